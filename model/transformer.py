@@ -1,0 +1,243 @@
+"""An encoder-only Transformer text classifier, as the article describes it, done right.
+
+    tokens -> embedding (vocab x d_model) + positional embedding
+           -> N x [ x + MultiHeadAttention(LayerNorm(x)) ; x + FFN(LayerNorm(x)) ]   (pre-norm)
+           -> LayerNorm -> pooling ([CLS] or mean over real tokens) -> linear head -> logits
+
+Attention is one small pure function, ``attention(q, k, v, mask)``, computing
+softmax(QKᵀ/√d_k)·V and returning every intermediate (as the Annotated Transformer's
+``attention`` returns ``p_attn``). Training and the step-by-step view call the same function:
+``model(ids, mask, return_trace=True)`` runs the very forward that trains and hands back the
+intermediates (as TransformerLens' cache does) instead of stashing them on modules.
+
+Shape legend: B batch, T tokens, H heads, D d_model, Dh d_head, F d_ff, C classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import ModelConfig
+
+
+@dataclass
+class AttentionSteps:
+    """The intermediates of softmax(QKᵀ/√d_k)·V for one layer, all heads at once."""
+
+    scores: Tensor  # (B, H, T, T) raw QKᵀ
+    scaled: Tensor  # (B, H, T, T) QKᵀ / √d_k
+    mask: Tensor | None  # (B, 1, 1, T) True where the key is a real token, False for padding
+    weights: Tensor  # (B, H, T, T) softmax over keys (each row sums to 1, padding gets 0)
+    output: Tensor  # (B, H, T, Dh) weights · V
+
+
+@dataclass
+class LayerTrace:
+    """Everything one block computed, for every head (TransformerLens-style named values)."""
+
+    x: Tensor  # (B, T, D) the block input, i.e. the residual stream before this block
+    x_norm: Tensor  # (B, T, D) LayerNorm(x): what attention actually reads
+    q: Tensor  # (B, H, T, Dh)
+    k: Tensor  # (B, H, T, Dh)
+    v: Tensor  # (B, H, T, Dh)
+    steps: AttentionSteps
+    concat: Tensor  # (B, T, D) the heads' outputs side by side
+    attn_out: Tensor  # (B, T, D) concat · W_O + b_O
+    residual: Tensor  # (B, T, D) x + attn_out, the input of the feed-forward half
+    out: Tensor  # (B, T, D) the block output (after the feed-forward and its residual)
+
+
+@dataclass
+class Trace:
+    layers: list[LayerTrace] = field(default_factory=list)
+    embedding: Tensor | None = None  # (B, T, D) token + position, before the first block
+    pooled: Tensor | None = None  # (B, D) the vector the classifier head reads
+    pooling_weights: Tensor | None = None  # (B, T) how much each token counts in pooling
+    logits: Tensor | None = None  # (B, C)
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> AttentionSteps:
+    """softmax(QKᵀ/√d_k)·V with every intermediate; q, k, v are (..., T, d_k).
+
+    ``mask`` broadcasts against the scores and is True where a key may be attended to.
+    """
+    d_k = q.size(-1)
+    scores = q @ k.transpose(-2, -1)  # (B, H, T, T)
+    scaled = scores / math.sqrt(d_k)
+    if mask is not None:
+        # Padding keys get -inf so that exp(-inf) = 0: they receive exactly zero weight.
+        weights = torch.softmax(scaled.masked_fill(~mask, float("-inf")), dim=-1)
+    else:
+        weights = torch.softmax(scaled, dim=-1)
+    output = weights @ v  # (B, H, T, Dh)
+    return AttentionSteps(scores=scores, scaled=scaled, mask=mask, weights=weights, output=output)
+
+
+class MultiHeadAttention(nn.Module):
+    """MultiHead(X) = Concat(head_1..head_h)·W_O, head_i = Attention(X·W_Q_i, X·W_K_i, X·W_V_i).
+
+    Q, K and V come from one fused projection ``qkv`` whose weight is laid out like
+    ``nn.MultiheadAttention.in_proj_weight``: rows [0, D) are W_Q, [D, 2D) W_K, [2D, 3D) W_V.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.n_heads, self.d_head = cfg.n_heads, cfg.d_head
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)  # W_O
+
+    def forward(self, x: Tensor, mask: Tensor | None):
+        B, T, D = x.shape
+        H, Dh = self.n_heads, self.d_head
+        q, k, v = self.qkv(x).split(D, dim=-1)  # 3 x (B, T, D)
+        q = q.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
+        k = k.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
+        v = v.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
+        steps = attention(q, k, v, mask)
+        concat = steps.output.transpose(1, 2).reshape(B, T, D)  # (B, T, H*Dh) heads side by side
+        return self.proj(concat), (q, k, v, steps, concat)
+
+    def head_weights(self, head: int) -> dict[str, Tensor]:
+        """W_Q, W_K, W_V (D, Dh) and their biases for one head, oriented as X·W."""
+        D, Dh = self.qkv.in_features, self.d_head
+        rows = slice(head * Dh, (head + 1) * Dh)
+        w, b = self.qkv.weight, self.qkv.bias
+        return {
+            "W_Q": w[0:D][rows].T, "b_Q": b[0:D][rows],
+            "W_K": w[D:2 * D][rows].T, "b_K": b[D:2 * D][rows],
+            "W_V": w[2 * D:3 * D][rows].T, "b_V": b[2 * D:3 * D][rows],
+        }  # fmt: skip
+
+
+class FeedForward(nn.Module):
+    """FFN(x) = act(x·W1 + b1)·W2 + b2, with ReLU as in the article (GELU selectable)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.d_model, cfg.d_ff)
+        self.fc2 = nn.Linear(cfg.d_ff, cfg.d_model)
+        self.act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.dropout(self.act(self.fc1(x))))
+
+
+class Block(nn.Module):
+    """One pre-norm encoder block: x + Attention(LN(x)), then x + FFN(LN(x))."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = MultiHeadAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.ffn = FeedForward(cfg)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: Tensor, mask: Tensor | None, keep: bool):
+        x_norm = self.ln1(x)
+        attn_out, (q, k, v, steps, concat) = self.attn(x_norm, mask)
+        residual = x + self.dropout(attn_out)
+        out = residual + self.dropout(self.ffn(self.ln2(residual)))
+        if not keep:
+            return out, None
+        return out, LayerTrace(x, x_norm, q, k, v, steps, concat, attn_out, residual, out)
+
+
+def sinusoidal_table(max_len: int, d_model: int) -> Tensor:
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d)), PE(pos, 2i+1) = cos(...), as in the 2017 paper."""
+    position = torch.arange(max_len).unsqueeze(1)  # (T, 1)
+    div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(max_len, d_model)
+    table[:, 0::2] = torch.sin(position * div)
+    table[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
+    return table
+
+
+class TransformerClassifier(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        # The article sized its embedding by d_model; it must have one row per vocabulary entry.
+        self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        if cfg.positional == "learned":
+            self.position_embedding = nn.Embedding(cfg.max_len, cfg.d_model)
+        else:
+            self.register_buffer("sinusoidal", sinusoidal_table(cfg.max_len, cfg.d_model), persistent=False)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.n_classes)
+        self.apply(self._init_weights)
+        # Token vectors are multiplied by √d_model in embed(), so start them at std 1/√d_model:
+        # the product then has the unit scale of the sinusoidal table (the 2017 paper's recipe).
+        nn.init.normal_(self.token_embedding.weight, std=cfg.d_model**-0.5)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=0.02)
+
+    def embed(self, input_ids: Tensor) -> Tensor:
+        T = input_ids.size(1)
+        if self.cfg.positional == "learned":
+            positions = self.position_embedding.weight[:T]
+        else:
+            positions = self.sinusoidal[:T]
+        # The paper's √d_model keeps token vectors on the same scale as the positional table.
+        return self.token_embedding(input_ids) * math.sqrt(self.cfg.d_model) + positions
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, return_trace: bool = False):
+        """Logits (B, C) for token ids (B, T); with ``return_trace`` also the full Trace.
+
+        ``attention_mask`` (B, T) is 1 for real tokens, 0 for padding; None means no padding.
+        """
+        B, T = input_ids.shape
+        if T > self.cfg.max_len:
+            raise ValueError(f"input has {T} tokens but this model reads at most {self.cfg.max_len}")
+        real = attention_mask.bool() if attention_mask is not None else None
+        mask = real[:, None, None, :] if real is not None else None  # (B, 1, 1, T) over keys
+        x = self.dropout(self.embed(input_ids))
+        trace = Trace(embedding=x) if return_trace else None
+        for block in self.blocks:
+            x, layer = block(x, mask, return_trace)
+            if trace is not None:
+                trace.layers.append(layer)
+        x = self.ln_f(x)
+        if self.cfg.pooling == "cls":
+            pooling_weights = torch.zeros(B, T, dtype=x.dtype, device=x.device)
+            pooling_weights[:, 0] = 1.0  # the tokenizer puts [CLS] first
+        else:
+            # Mean over real tokens only: padding must not dilute the average.
+            keep = real.to(x.dtype) if real is not None else torch.ones(B, T, dtype=x.dtype, device=x.device)
+            pooling_weights = keep / keep.sum(dim=1, keepdim=True)
+        pooled = (pooling_weights.unsqueeze(-1) * x).sum(dim=1) if self.cfg.pooling == "mean" else x[:, 0]
+        logits = self.head(pooled)
+        if trace is None:
+            return logits
+        trace.pooled, trace.pooling_weights, trace.logits = pooled, pooling_weights, logits
+        return logits, trace
+
+    def num_parameters(self, non_embedding: bool = True) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= self.token_embedding.weight.numel()
+            if self.cfg.positional == "learned":
+                n -= self.position_embedding.weight.numel()
+        return n
+
+
+def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+    """The classification loss: softmax + negative log-likelihood over C classes.
+
+    (The article applied BCELoss to two raw logits; cross-entropy is the right loss for them.)
+    """
+    return F.cross_entropy(logits, labels)
