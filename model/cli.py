@@ -17,16 +17,12 @@ import torch
 from . import checkpoint
 from .config import ConfigError, preset, to_dict, with_vocab
 from .data import DataError, Dataset, align_labels, builtin_names, load_builtin, load_file
-from .inspect import inspect_sentence
+from .inspect import InputError, inspect_sentence
 from .tokenizer import Tokenizer, TokenizerError
 from .trainer import EncodedSet, evaluate, pick_device, train
 from .transformer import TransformerClassifier
 
 PROBES = ["I love this movie!", "She doesn't like this book."]
-
-
-class UsageError(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
             write_all()
             result = {"written": builtin_names()}
-    except (ConfigError, DataError, TokenizerError, checkpoint.CheckpointError, UsageError, RuntimeError) as exc:
+    except (ConfigError, DataError, TokenizerError, checkpoint.CheckpointError, InputError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

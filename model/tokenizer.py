@@ -47,29 +47,38 @@ class Tokenizer:
     # ---- building -----------------------------------------------------------------------
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 8000, kind: str = "wordpiece") -> Tokenizer:
+        if kind not in ("wordpiece", "bpe"):
+            raise TokenizerError(f"tokenizer kind must be 'wordpiece' or 'bpe', got {kind!r}")
+        texts = list(texts)
+        normalizer = normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True
+        )
+        pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        # The library's trainer creates "##x" tokens lazily in hash-map order, and their ids break
+        # ties between merges, so the same texts can give a different vocabulary on each run
+        # (huggingface/tokenizers#1794). Registering every "##x" up front, in sorted order, fixes
+        # their ids and makes training reproducible; they are ordinary vocabulary afterwards.
+        continuations = sorted(
+            {f"##{ch}" for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+             for ch in word[1:]}
+        )  # fmt: skip
         if kind == "wordpiece":
             backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=50))
             trainer = trainers.WordPieceTrainer(
-                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, min_frequency=2, show_progress=False
-            )
-            backend.decoder = decoders.WordPiece()
-        elif kind == "bpe":
+                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + continuations, min_frequency=2,
+                show_progress=False,
+            )  # fmt: skip
+        else:
             backend = HFTokenizer(models.BPE(unk_token=UNK, continuing_subword_prefix="##"))
             trainer = trainers.BpeTrainer(
-                vocab_size=vocab_size,
-                special_tokens=SPECIAL_TOKENS,
-                min_frequency=2,
-                continuing_subword_prefix="##",
-                show_progress=False,
-            )
-            backend.decoder = decoders.WordPiece()
-        else:
-            raise TokenizerError(f"tokenizer kind must be 'wordpiece' or 'bpe', got {kind!r}")
-        backend.normalizer = normalizers.BertNormalizer(
-            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True
-        )
-        backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        backend.train_from_iterator(list(texts), trainer=trainer)
+                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + continuations, min_frequency=2,
+                continuing_subword_prefix="##", show_progress=False,
+            )  # fmt: skip
+        backend.decoder = decoders.WordPiece()
+        backend.normalizer = normalizer
+        backend.pre_tokenizer = pre_tokenizer
+        backend.train_from_iterator(texts, trainer=trainer)
+        backend = _canonical_ids(backend)
         backend.post_processor = processors.TemplateProcessing(
             single=f"{CLS} $A", special_tokens=[(CLS, backend.token_to_id(CLS))]
         )
@@ -123,6 +132,24 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.backend.decode(list(ids), skip_special_tokens=True)
+
+
+def _canonical_ids(backend: HFTokenizer) -> HFTokenizer:
+    """Renumber the vocabulary in a fixed order: special tokens, whole words, then ##pieces.
+
+    The library's trainer numbers tokens in hash-map order, which changes from run to run; a
+    fixed numbering makes training reproducible for a given seed.
+    """
+    data = json.loads(backend.to_str())
+    vocab = data["model"]["vocab"]
+    rest = sorted((t for t in vocab if t not in SPECIAL_TOKENS), key=lambda t: (t.startswith("##"), t))
+    renumbered = {t: i for i, t in enumerate(SPECIAL_TOKENS + rest)}
+    data["model"]["vocab"] = renumbered
+    # Only the three real special tokens stay "added tokens"; the "##x" ones were scaffolding.
+    data["added_tokens"] = [a for a in data.get("added_tokens", []) if a["content"] in SPECIAL_TOKENS]
+    for added in data["added_tokens"]:
+        added["id"] = renumbered[added["content"]]
+    return HFTokenizer.from_str(json.dumps(data))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -274,7 +274,7 @@ def train(
             if control.stopped:
                 reason = "stopped"
                 break
-            progress = step / total_steps
+            progress = (step + 1) / total_steps  # the step about to be taken: never lr 0
             if cfg.time_budget:
                 progress = max(progress, (train_seconds() - eval_seconds) / cfg.time_budget)
                 if progress >= 1.0:

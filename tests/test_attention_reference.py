@@ -1,0 +1,97 @@
+"""Our attention against PyTorch's own: the trace is the computation, to 1e-5 in float32."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from model.config import ModelConfig
+from model.transformer import MultiHeadAttention, TransformerClassifier, attention
+
+TOL = 1e-5
+
+
+def _padded_batch(B=3, T=7, vocab=50):
+    torch.manual_seed(1)
+    ids = torch.randint(3, vocab, (B, T))
+    lengths = torch.tensor([T, 4, 2])[:B]
+    mask = (torch.arange(T) < lengths[:, None]).long()
+    ids[mask == 0] = 0
+    return ids, mask
+
+
+def test_attention_function_equals_scaled_dot_product_attention():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 5, 8) for _ in range(3))
+    key_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]).bool()[:, None, None, :]
+    steps = attention(q, k, v, key_mask)
+    reference = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask)
+    assert (steps.output - reference).abs().max() < TOL
+    # and the intermediates are what their names say
+    assert torch.allclose(steps.scores, q @ k.transpose(-2, -1), atol=TOL)
+    assert torch.allclose(steps.scaled, steps.scores / 8**0.5, atol=TOL)
+
+
+@pytest.mark.parametrize("n_heads", [1, 2, 4])
+def test_multi_head_attention_equals_torch_multihead_attention(n_heads):
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=50, d_model=16, n_heads=n_heads, d_ff=32, dropout=0.0)
+    ours = MultiHeadAttention(cfg).eval()
+    for p in ours.parameters():  # non-trivial biases too
+        torch.nn.init.normal_(p, std=0.3)
+    reference = torch.nn.MultiheadAttention(16, n_heads, batch_first=True).eval()
+    with torch.no_grad():
+        reference.in_proj_weight.copy_(ours.qkv.weight)
+        reference.in_proj_bias.copy_(ours.qkv.bias)
+        reference.out_proj.weight.copy_(ours.proj.weight)
+        reference.out_proj.bias.copy_(ours.proj.bias)
+    x = torch.randn(3, 7, 16)
+    _, mask = _padded_batch()
+    out, (q, k, v, steps, concat) = ours(x, mask.bool()[:, None, None, :])
+    ref_out, ref_weights = reference(x, x, x, key_padding_mask=~mask.bool(), average_attn_weights=False)
+    assert (out - ref_out).abs().max() < TOL
+    assert (steps.weights - ref_weights).abs().max() < TOL
+
+
+def test_model_trace_matches_reference_at_every_layer():
+    """Each layer's recorded attention output equals nn.MultiheadAttention on the recorded input."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=50, d_model=16, n_heads=4, n_layers=3, d_ff=32, max_len=8, dropout=0.0)
+    model = TransformerClassifier(cfg).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    ids, mask = _padded_batch()
+    logits, trace = model(ids, mask, return_trace=True)
+    assert torch.equal(logits, model(ids, mask))  # tracing changes nothing
+    key_padding = ~mask.bool()
+    for block, layer in zip(model.blocks, trace.layers):
+        reference = torch.nn.MultiheadAttention(16, 4, batch_first=True).eval()
+        with torch.no_grad():
+            reference.in_proj_weight.copy_(block.attn.qkv.weight)
+            reference.in_proj_bias.copy_(block.attn.qkv.bias)
+            reference.out_proj.weight.copy_(block.attn.proj.weight)
+            reference.out_proj.bias.copy_(block.attn.proj.bias)
+        ref_out, ref_w = reference(layer.x_norm, layer.x_norm, layer.x_norm, key_padding_mask=key_padding,
+                                   average_attn_weights=False)  # fmt: skip
+        real = mask.bool()
+        assert (layer.attn_out - ref_out)[real].abs().max() < TOL
+        assert (layer.steps.weights - ref_w).abs().max() < TOL
+        sdpa = F.scaled_dot_product_attention(layer.q, layer.k, layer.v, attn_mask=layer.steps.mask)
+        assert (layer.steps.output - sdpa).abs().max() < TOL
+        # per-head Q from the head's own W_Q slice, as the step-by-step page computes it
+        for h in range(4):
+            w = block.attn.head_weights(h)
+            q_h = layer.x_norm @ w["W_Q"] + w["b_Q"]
+            assert (q_h - layer.q[:, h]).abs().max() < TOL
+        assert torch.allclose(layer.residual, layer.x + layer.attn_out, atol=TOL)
+
+
+def test_trace_flows_through_the_training_forward():
+    """The trace is recorded by the same call that produces the gradients."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=50, d_model=16, n_heads=2, n_layers=1, d_ff=32, max_len=8, dropout=0.0)
+    model = TransformerClassifier(cfg).train()
+    ids, mask = _padded_batch()
+    logits, trace = model(ids, mask, return_trace=True)
+    logits.sum().backward()
+    assert trace.layers[0].steps.weights.requires_grad
+    assert model.blocks[0].attn.qkv.weight.grad is not None

@@ -1,0 +1,60 @@
+"""Invariants of attention and pooling that any correct implementation keeps."""
+
+import pytest
+import torch
+
+from model.config import ModelConfig
+from model.transformer import TransformerClassifier
+
+
+def test_rows_sum_to_one_and_padding_gets_zero(tokenizer, tiny_model):
+    ids, mask, _ = tokenizer.batch(["I love this movie!", "good", "这部电影非常好看。"], tiny_model.cfg.max_len)
+    assert (mask == 0).any(), "the batch must contain padding for this test to mean anything"
+    _, trace = tiny_model(ids, mask, return_trace=True)
+    for layer in trace.layers:
+        w = layer.steps.weights
+        assert torch.allclose(w.sum(-1), torch.ones_like(w.sum(-1)), atol=1e-6)
+        padded_keys = (mask == 0)[:, None, None, :].expand_as(w)
+        assert w[padded_keys].abs().max() == 0
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
+def test_padding_does_not_change_predictions(tokenizer, pooling, positional):
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=2, d_ff=32,
+                      max_len=24, dropout=0.0, pooling=pooling, positional=positional)  # fmt: skip
+    model = TransformerClassifier(cfg).eval()
+    ids, mask, _ = tokenizer.batch(["good"], cfg.max_len)
+    alone = model(ids, mask)
+    for pad in (1, 5, 20):
+        padded_ids = torch.cat([ids, torch.full((1, pad), tokenizer.pad_id)], 1)
+        padded_mask = torch.cat([mask, torch.zeros(1, pad, dtype=torch.long)], 1)
+        assert torch.allclose(model(padded_ids, padded_mask), alone, atol=1e-5)
+    # and the padding token's embedding is irrelevant: garbage ids under mask 0 change nothing
+    garbage = torch.cat([ids, torch.randint(3, tokenizer.vocab_size, (1, 6))], 1)
+    garbage_mask = torch.cat([mask, torch.zeros(1, 6, dtype=torch.long)], 1)
+    assert torch.allclose(model(garbage, garbage_mask), alone, atol=1e-5)
+
+
+def test_a_sentence_in_a_batch_gets_the_same_prediction_as_alone(tokenizer, tiny_model):
+    sentences = ["She doesn't like this book.", "good but far too long", "我不喜欢这本书。"]
+    ids, mask, _ = tokenizer.batch(sentences, tiny_model.cfg.max_len)
+    batched = tiny_model(ids, mask)
+    for i, s in enumerate(sentences):
+        one_ids, one_mask, _ = tokenizer.batch([s], tiny_model.cfg.max_len)
+        assert torch.allclose(tiny_model(one_ids, one_mask)[0], batched[i], atol=1e-5)
+
+
+def test_pooling_weights_cover_only_real_tokens(tokenizer, tiny_model):
+    ids, mask, _ = tokenizer.batch(["I love this movie!", "good"], tiny_model.cfg.max_len)
+    _, trace = tiny_model(ids, mask, return_trace=True)
+    pw = trace.pooling_weights
+    assert torch.allclose(pw.sum(1), torch.ones(2))
+    assert pw[mask == 0].abs().max() == 0
+
+
+def test_too_long_input_is_refused_not_silently_wrapped(tiny_model):
+    ids = torch.ones(1, tiny_model.cfg.max_len + 1, dtype=torch.long)
+    with pytest.raises(ValueError, match="at most"):
+        tiny_model(ids)

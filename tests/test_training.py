@@ -1,0 +1,140 @@
+"""The trainer learns, is deterministic, obeys pause/stop, and survives divergence."""
+
+import math
+import threading
+import time
+
+import pytest
+import torch
+
+from model.checkpoint import Checkpoint
+from model.config import TrainConfig, preset, with_vocab
+from model.data import load_builtin
+from model.inspect import inspect_sentence
+from model.tokenizer import Tokenizer
+from model.trainer import TrainingControl, lr_at, train
+from model.transformer import TransformerClassifier
+
+
+def _setup(name="colour", **overrides):
+    ds = load_builtin(name)
+    model_cfg, train_cfg = preset("tiny", **overrides)
+    tok = Tokenizer.train(ds.train.texts, train_cfg.vocab_size)
+    torch.manual_seed(train_cfg.seed)
+    model = TransformerClassifier(with_vocab(model_cfg, tok.vocab_size, len(ds.train.label_names)))
+    return ds, tok, model, train_cfg
+
+
+@pytest.mark.slow
+def test_tiny_learns_the_colour_task_and_attends_to_the_colour_word():
+    ds, tok, model, cfg = _setup("colour")
+    records = list(train(model, tok, ds.train, ds.valid, cfg))
+    done = records[-1]
+    assert done.kind == "done" and done.reason == "finished"
+    assert done.valid_accuracy >= 0.95
+    ckpt = Checkpoint(model, tok, ds.train.label_names)
+    colours = set(ds.info["deciding_words"])
+    with_colour = [t for t, y in zip(ds.valid.texts, ds.valid.labels) if ds.valid.label_names[y] == "colour"]
+    hits = 0
+    for text in with_colour[:100]:
+        ins = inspect_sentence(ckpt, text)
+        argmaxes = {ins.tokens[int(lt.steps.weights[0, h, 0].argmax())]
+                    for lt in ins.trace.layers for h in range(lt.q.shape[1])}  # fmt: skip
+        hits += bool(argmaxes & colours)
+    assert hits >= 95, f"the colour word got the largest [CLS] attention in a head for only {hits}/100"
+
+
+def test_records_stream_in_order_with_the_promised_fields():
+    ds, tok, model, _ = _setup("negation")
+    cfg = TrainConfig(epochs=1, batch_size=64, vocab_size=1000, eval_every=10, snapshot_every=15)
+    records = list(train(model, tok, ds.train, ds.valid, cfg, probe_sentences=["was not good", "was bad"]))
+    steps = [r for r in records if r.kind == "step"]
+    evals = [r for r in records if r.kind == "eval"]
+    snaps = [r for r in records if r.kind == "snapshot"]
+    assert [r.step for r in steps] == list(range(1, len(steps) + 1)) and len(steps) == 32
+    assert all(r.loss > 0 and r.lr > 0 and r.samples_per_second > 0 for r in steps)
+    assert [e.step for e in evals] == [10, 20, 30, 32]
+    assert [s.step for s in snaps] == [0, 15, 30, 32]
+    assert snaps[0].tokens[0][:4] == ["[CLS]", "was", "not", "good"]
+    w = snaps[-1].weights[0]  # first probe: layer -> head -> T x T
+    assert len(w) == 2 and len(w[0]) == 2 and len(w[0][0]) == 4
+    assert all(abs(sum(row) - 1) < 1e-5 for row in w[1][1])
+    assert records[-1].kind == "done" and records[-1].steps == 32
+    # warm-up then decay
+    lrs = [r.lr for r in steps]
+    assert lrs[0] < lrs[3] and lrs[-1] < max(lrs)
+
+
+def test_training_is_deterministic_on_cpu():
+    def run():
+        ds, tok, model, cfg = _setup("negation", epochs=1)
+        losses = [r.loss for r in train(model, tok, ds.train, ds.valid, cfg) if r.kind == "step"]
+        return losses, model.state_dict()
+
+    (a, sa), (b, sb) = run(), run()
+    assert a == b
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    ds, tok, model, cfg = _setup("negation", epochs=1, seed=1)
+    assert [r.loss for r in train(model, tok, ds.train, ds.valid, cfg) if r.kind == "step"] != a
+
+
+def test_pause_resume_and_stop_from_another_thread():
+    ds, tok, model, cfg = _setup("colour", epochs=50)
+    control = TrainingControl()
+    seen = []
+
+    def consume():
+        for r in train(model, tok, ds.train, ds.valid, cfg, control=control):
+            seen.append(r)
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    while not any(r.kind == "step" for r in seen):
+        time.sleep(0.01)
+    control.pause()
+    time.sleep(0.2)
+    n_paused = len(seen)
+    time.sleep(0.5)
+    assert len(seen) == n_paused, "records kept coming while paused"
+    control.resume()
+    time.sleep(0.3)
+    assert len(seen) > n_paused
+    control.stop()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert seen[-1].kind == "done" and seen[-1].reason == "stopped"
+    assert seen[-1].steps < 50 * 63
+
+
+def test_time_budget_ends_training():
+    ds, tok, model, cfg = _setup("colour", epochs=1000, time_budget=1.0)
+    t0 = time.perf_counter()
+    done = list(train(model, tok, ds.train, ds.valid, cfg))[-1]
+    assert done.reason == "time budget"
+    assert time.perf_counter() - t0 < 10
+
+
+def test_divergence_stops_with_a_reason_and_keeps_the_last_good_weights():
+    ds, tok, model, cfg = _setup("colour", lr=10.0, warmup=0.0, grad_clip=0.0, eval_every=5)
+    records = list(train(model, tok, ds.train, ds.valid, cfg))
+    done = records[-1]
+    assert done.reason.startswith("diverged"), done.reason
+    assert "smaller learning rate" in done.reason
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert math.isfinite(done.valid_loss) and done.valid_loss < 3 * math.log(2) + 5
+
+
+def test_learning_rate_schedule():
+    cfg = TrainConfig(lr=1.0, warmup=0.1)
+    assert lr_at(0.0, cfg) == 0 and lr_at(0.05, cfg) == pytest.approx(0.5)
+    assert lr_at(0.1, cfg) == pytest.approx(1.0) and lr_at(1.0, cfg) == pytest.approx(0.1)
+    assert lr_at(0.5, cfg) > lr_at(0.9, cfg)
+
+
+def test_forcing_a_missing_device_is_a_clear_error():
+    from model.trainer import pick_device
+
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            pick_device("cuda")
+    assert pick_device("cpu").type == "cpu"
