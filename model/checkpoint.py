@@ -72,13 +72,19 @@ def load(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoin
     if not isinstance(config, dict) or "model" not in config or "label_names" not in config:
         raise CheckpointError("config.json lacks the 'model' settings or the 'label_names'")
     if config.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"config.json has format_version {config.get('format_version')!r}; expected {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"config.json has format_version {config.get('format_version')!r}; expected {FORMAT_VERSION}"
+        )
     try:
         model_cfg: ModelConfig = model_config_from_dict(config["model"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"config.json has invalid model settings: {exc}") from None
     labels = config["label_names"]
-    if not isinstance(labels, list) or len(labels) != model_cfg.n_classes or not all(isinstance(x, str) for x in labels):
+    if (
+        not isinstance(labels, list)
+        or len(labels) != model_cfg.n_classes
+        or not all(isinstance(x, str) for x in labels)
+    ):
         raise CheckpointError(f"config.json: label_names must list {model_cfg.n_classes} names, one per class")
     try:
         tokenizer = Tokenizer.load(directory / "tokenizer.json")

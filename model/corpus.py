@@ -33,17 +33,72 @@ EN_TOPICS = {
     "product": (["phone", "laptop", "headset", "camera", "blender", "backpack", "keyboard", "lamp", "watch"],
                 ["battery", "screen", "price", "sound", "design", "manual", "charger", "build quality", "app"]),
 }  # fmt: skip
-EN_POS_ADJ = ["good", "great", "excellent", "wonderful", "brilliant", "delightful", "fantastic", "lovely",
-              "superb", "enjoyable", "charming", "impressive", "moving", "solid", "fun", "beautiful", "perfect"]
-EN_NEG_ADJ = ["bad", "terrible", "awful", "boring", "dull", "disappointing", "poor", "weak", "horrible",
-              "mediocre", "bland", "annoying", "painful", "forgettable", "sloppy", "messy", "useless"]
+EN_POS_ADJ = [
+    "good",
+    "great",
+    "excellent",
+    "wonderful",
+    "brilliant",
+    "delightful",
+    "fantastic",
+    "lovely",
+    "superb",
+    "enjoyable",
+    "charming",
+    "impressive",
+    "moving",
+    "solid",
+    "fun",
+    "beautiful",
+    "perfect",
+]
+EN_NEG_ADJ = [
+    "bad",
+    "terrible",
+    "awful",
+    "boring",
+    "dull",
+    "disappointing",
+    "poor",
+    "weak",
+    "horrible",
+    "mediocre",
+    "bland",
+    "annoying",
+    "painful",
+    "forgettable",
+    "sloppy",
+    "messy",
+    "useless",
+]
 EN_NEG_ATTR = ["long", "slow", "loud", "expensive", "salty", "short", "heavy", "complicated", "predictable"]
 EN_INTENS = ["", "", "really ", "very ", "truly ", "absolutely ", "incredibly ", "quite ", "so ", "pretty "]
-EN_POS_VERB = [("love", "loves", "loved"), ("like", "likes", "liked"), ("enjoy", "enjoys", "enjoyed"),
-               ("adore", "adores", "adored"), ("recommend", "recommends", "recommended")]
-EN_NEG_VERB = [("hate", "hates", "hated"), ("dislike", "dislikes", "disliked"), ("regret buying", "regrets buying", "regretted buying")]
-EN_PEOPLE = [("I", 1), ("We", 1), ("They", 1), ("My friends", 1), ("You", 1), ("She", 3), ("He", 3),
-             ("My sister", 3), ("My dad", 3), ("Everyone", 3), ("The kid", 3), ("My teacher", 3)]
+EN_POS_VERB = [
+    ("love", "loves", "loved"),
+    ("like", "likes", "liked"),
+    ("enjoy", "enjoys", "enjoyed"),
+    ("adore", "adores", "adored"),
+    ("recommend", "recommends", "recommended"),
+]
+EN_NEG_VERB = [
+    ("hate", "hates", "hated"),
+    ("dislike", "dislikes", "disliked"),
+    ("regret buying", "regrets buying", "regretted buying"),
+]
+EN_PEOPLE = [
+    ("I", 1),
+    ("We", 1),
+    ("They", 1),
+    ("My friends", 1),
+    ("You", 1),
+    ("She", 3),
+    ("He", 3),
+    ("My sister", 3),
+    ("My dad", 3),
+    ("Everyone", 3),
+    ("The kid", 3),
+    ("My teacher", 3),
+]
 EN_DETS = ["this", "the", "that", "this new", "the old", "my", "our"]
 EN_END = [".", ".", "!", "!!", "", "."]
 
@@ -259,9 +314,16 @@ def write_all(root: Path = DATASETS_DIR) -> None:
                      "A head that has learned the task puts the most [CLS] attention on them.")  # fmt: skip
         (folder / "DATASHEET.md").write_text(
             DATASHEET.format(
-                name=name, description=spec["description"], seed=spec["seed"], n_train=len(train),
-                n_valid=len(valid), mean_words=sum(lengths) / len(lengths), unit="characters" if chars else "words",
-                balance=balance, language=spec["language"], extra=extra,
+                name=name,
+                description=spec["description"],
+                seed=spec["seed"],
+                n_train=len(train),
+                n_valid=len(valid),
+                mean_words=sum(lengths) / len(lengths),
+                unit="characters" if chars else "words",
+                balance=balance,
+                language=spec["language"],
+                extra=extra,
             ),  # fmt: skip
             encoding="utf-8",
         )

@@ -195,9 +195,7 @@ def _delimited_rows(text: str, delimiter: str, name: str) -> list[tuple[int, lis
                         f"separated by a {kind}"
                     )
             elif len(cells) != width:
-                raise DataError(
-                    f"{name}, line {reader.line_num}: {len(cells)} columns where the first row has {width}"
-                )
+                raise DataError(f"{name}, line {reader.line_num}: {len(cells)} columns where the first row has {width}")
             records.append((reader.line_num, cells))
     except csv.Error as exc:
         raise DataError(f"{name}, line {reader.line_num}: {exc}") from None
@@ -214,7 +212,9 @@ def _jsonl_rows(text: str, name: str) -> list[tuple[int, dict]]:
         except json.JSONDecodeError as exc:
             raise DataError(f"{name}, line {number}: not valid JSON ({exc.msg})") from None
         if not isinstance(row, dict):
-            raise DataError(f"{name}, line {number}: each line must be a JSON object like {{\"text\": ..., \"label\": ...}}")
+            raise DataError(
+                f'{name}, line {number}: each line must be a JSON object like {{"text": ..., "label": ...}}'
+            )
         rows.append((number, row))
     return rows
 
@@ -314,8 +314,7 @@ def _index_labels(texts, raw_labels, label_order, name, lines) -> Dataset:
         raise DataError(f"{name}: every row has the label {raw_labels[0]!r}; a classifier needs at least 2 classes")
     if len(distinct) > MAX_CLASSES:
         raise DataError(
-            f"{name}: {len(distinct)} different labels; the limit is {MAX_CLASSES}. "
-            "Is the label column the right one?"
+            f"{name}: {len(distinct)} different labels; the limit is {MAX_CLASSES}. Is the label column the right one?"
         )
     # Integer labels sort as numbers (0, 1, 2, 10), others alphabetically.
     if all(lab.lstrip("-").isdigit() for lab in distinct):

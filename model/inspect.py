@@ -5,6 +5,7 @@ The numbers come from ``model(ids, mask, return_trace=True)``: the forward that 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -100,3 +101,58 @@ def inspect_sentence(ckpt, sentence: str) -> Inspection:
     model.train(was_training)
     probabilities = torch.softmax(logits[0].float(), -1).tolist()
     return Inspection(sentence, encoded, list(ckpt.label_names), probabilities, trace, len(full.ids))
+
+
+@dataclass
+class HeadSteps:
+    """One head's arithmetic for one sentence, every number taken from the trace or the weights."""
+
+    x: torch.Tensor  # (T, D) block input (residual stream)
+    x_norm: torch.Tensor  # (T, D) LayerNorm(x), what Q, K and V are computed from
+    W_Q: torch.Tensor  # (D, Dh)
+    W_K: torch.Tensor
+    W_V: torch.Tensor
+    b_Q: torch.Tensor  # (Dh,)
+    b_K: torch.Tensor
+    b_V: torch.Tensor
+    q: torch.Tensor  # (T, Dh)
+    k: torch.Tensor
+    v: torch.Tensor
+    scores: torch.Tensor  # (T, T) QKᵀ
+    scaled: torch.Tensor  # (T, T) QKᵀ/√d_k
+    mask: torch.Tensor  # (T,) 0 for a real key, -inf for padding
+    exp: torch.Tensor  # (T,) exp(scaled[query] - max) for the chosen query row
+    row_sum: float  # Σ exp: the softmax denominator
+    weights: torch.Tensor  # (T, T) softmax rows
+    output: torch.Tensor  # (T, Dh) weights · V
+    concat: torch.Tensor  # (T, D) all heads side by side
+    W_O: torch.Tensor  # (D, D)
+    b_O: torch.Tensor  # (D,)
+    attn_out: torch.Tensor  # (T, D) concat · W_O + b_O
+    residual: torch.Tensor  # (T, D) x + attn_out
+    d_k: int
+
+
+def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> HeadSteps:
+    lt = result.trace.layers[layer]
+    attn = model.blocks[layer].attn
+    w = {k: v.detach() for k, v in attn.head_weights(head).items()}
+    scaled = lt.steps.scaled[0, head]
+    real = lt.steps.mask[0, 0, 0] if lt.steps.mask is not None else torch.ones(scaled.shape[-1], dtype=torch.bool)
+    mask = torch.zeros(scaled.shape[-1]).masked_fill(~real.cpu(), float("-inf"))
+    row = scaled[query] + mask
+    exp = torch.exp(row - row.max())  # subtracting the max changes nothing after normalising, avoids overflow
+    return HeadSteps(
+        x=lt.x[0], x_norm=lt.x_norm[0], W_Q=w["W_Q"], W_K=w["W_K"], W_V=w["W_V"], b_Q=w["b_Q"], b_K=w["b_K"],
+        b_V=w["b_V"], q=lt.q[0, head], k=lt.k[0, head], v=lt.v[0, head], scores=lt.steps.scores[0, head],
+        scaled=scaled, mask=mask, exp=exp, row_sum=float(exp.sum()), weights=lt.steps.weights[0, head],
+        output=lt.steps.output[0, head], concat=lt.concat[0], W_O=attn.proj.weight.detach().T,
+        b_O=attn.proj.bias.detach(), attn_out=lt.attn_out[0], residual=lt.residual[0], d_k=lt.q.shape[-1],
+    )  # fmt: skip
+
+
+def what_if_weights(scores: torch.Tensor, d_k: int, scale: bool = True, temperature: float = 1.0) -> torch.Tensor:
+    """Recompute a head's softmax with the √d_k scaling on or off and a temperature τ:
+    softmax(QKᵀ / (√d_k · τ)) — τ = 1 with scaling on is exactly what the model computed."""
+    divisor = (math.sqrt(d_k) if scale else 1.0) * temperature
+    return torch.softmax(scores / divisor, dim=-1)

@@ -268,7 +268,7 @@ def train(
         yield snapshot(model, tokenizer, probe_sentences, 0, device)
     reason = "finished"
     ema_loss = None
-    for epoch in range(cfg.epochs):
+    for _ in range(cfg.epochs):
         for idx in bucketed_batches(train_data.lengths, cfg.batch_size, generator):
             paused_for += control.wait_while_paused()
             if control.stopped:
@@ -298,7 +298,9 @@ def train(
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
             if not torch.isfinite(grad_norm):
-                reason = f"diverged: the gradient became {float(grad_norm)} at step {step + 1}; try a smaller learning rate"
+                reason = (
+                    f"diverged: the gradient became {float(grad_norm)} at step {step + 1}; try a smaller learning rate"
+                )
                 break
             optimizer.step()
             step += 1

@@ -69,7 +69,12 @@ def test_utf8_bom_is_ignored():
         (b"", "e.csv", {}, "is empty"),
         (b"   \n\n", "e.csv", {}, "is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "pic.csv", {}, "binary"),
-        (b"text,label\ngood,pos\nbad \x81\x8d\x90 thing,neg\n", "x.csv", {}, "line 3: the text is neither UTF-8 nor Windows-1252"),
+        (
+            b"text,label\ngood,pos\nbad \x81\x8d\x90 thing,neg\n",
+            "x.csv",
+            {},
+            "line 3: the text is neither UTF-8 nor Windows-1252",
+        ),
         (b"text,label\ngood,pos\nbad,neg,extra\n", "x.csv", {}, "line 3: 3 columns where the first row has 2"),
         (b"text,label\ngood,pos\n,neg\n", "x.csv", {}, "line 3: the text is empty"),
         (b"text,label\ngood,pos\nfine,\n", "x.csv", {}, "line 3: the label is empty"),

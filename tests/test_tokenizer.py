@@ -8,7 +8,9 @@ def _surface(text, enc):
 
 
 @pytest.mark.parametrize("kind", ["wordpiece", "bpe"])
-@pytest.mark.parametrize("text", ["She doesn't like this book.", "I love this movie!", "这部电影非常好看。", "服务很差，但是菜很好吃"])
+@pytest.mark.parametrize(
+    "text", ["She doesn't like this book.", "I love this movie!", "这部电影非常好看。", "服务很差，但是菜很好吃"]
+)
 def test_round_trip_english_and_chinese(tokenizer, kind, text):
     from tests.conftest import TEXTS
 

@@ -1,0 +1,23 @@
+"""Transformer Classroom: train a small Transformer live and open its attention up.
+
+    streamlit run app.py
+
+This file only sets the page up and the navigation; every page is a thin script in pages/.
+"""
+
+import streamlit as st
+
+from pages.common import language_ui, t
+
+st.set_page_config(page_title="Transformer Classroom", page_icon="🔍", layout="wide")
+language_ui()
+
+pages = [
+    st.Page("pages/home.py", title=t("nav_home"), icon="🏠", default=True),
+    st.Page("pages/data.py", title=t("nav_data"), icon="📚"),
+    st.Page("pages/train.py", title=t("nav_train"), icon="🏋️"),
+    st.Page("pages/attention.py", title=t("nav_attention"), icon="🔍"),
+    st.Page("pages/step_by_step.py", title=t("nav_steps"), icon="🧮"),
+    st.Page("pages/predict.py", title=t("nav_predict"), icon="🎯"),
+]
+st.navigation(pages).run()

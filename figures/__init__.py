@@ -1,0 +1,250 @@
+"""Pure figure builders: data in, a Plotly figure or an Altair chart out. No streamlit here.
+
+Tests call these on small tensors and check what they draw: the axis labels are the tokens and
+the values are the trace's own numbers. Token positions are numeric axes with the tokens as tick
+text, so a sentence with a repeated word ("the ... the") keeps one row per token.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+ATTENTION_SCALE = "Blues"
+SIGNED_SCALE = "RdBu"
+FONT = dict(size=15)
+
+
+def safe(label: str) -> str:
+    """Plotly renders a little HTML in text; escape tokens so '<img ...>' stays text."""
+    return html.escape(str(label), quote=False)
+
+
+def _tolist(matrix) -> list[list[float]]:
+    if hasattr(matrix, "detach"):
+        matrix = matrix.detach().cpu().float()
+        return matrix.tolist()
+    return [list(map(float, row)) for row in matrix]
+
+
+def heatmap(
+    matrix,
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    signed: bool = False,
+    annotate: bool = True,
+    digits: int = 2,
+    height: int | None = None,
+) -> go.Figure:
+    """One annotated heatmap; hover shows the row token, the column token and the exact value."""
+    z = _tolist(matrix)
+    rows, cols = len(z), len(z[0]) if z else 0
+    finite = [v for row in z for v in row if math.isfinite(v)]
+    bound = max((abs(v) for v in finite), default=1.0) or 1.0
+    text = [[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z]
+    shown = [[(None if not math.isfinite(v) else v) for v in row] for row in z]
+    xs, ys = [safe(t) for t in x_labels], [safe(t) for t in y_labels]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown,
+            x=list(range(cols)),
+            y=list(range(rows)),
+            text=text,
+            texttemplate="%{text}" if annotate and rows * cols <= 400 else None,
+            customdata=[[[ys[r], xs[c]] for c in range(cols)] for r in range(rows)],
+            hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{text}<extra></extra>",
+            colorscale=SIGNED_SCALE if signed else ATTENTION_SCALE,
+            zmid=0 if signed else None,
+            zmin=-bound if signed else None,
+            zmax=bound if signed else None,
+            showscale=True,
+        )
+    )
+    fig.update_xaxes(tickvals=list(range(cols)), ticktext=xs, title=x_title, side="top")
+    fig.update_yaxes(tickvals=list(range(rows)), ticktext=ys, title=y_title, autorange="reversed")
+    fig.update_layout(title=title, font=FONT, margin=dict(l=10, r=10, t=90 if title else 60, b=10),
+                      height=height or max(260, 48 * rows + 120))  # fmt: skip
+    return fig
+
+
+def attention_heads(weights, tokens: Sequence[str], head_titles: Sequence[str], title: str = "") -> go.Figure:
+    """Every head of one layer side by side: weights is (H, T, T), rows are queries, columns keys."""
+    w = [_tolist(weights[h]) for h in range(len(head_titles))]
+    return _grid([w], tokens, [list(head_titles)], title)
+
+
+def attention_grid(layers_weights, tokens: Sequence[str], row_titles: Sequence[str], head_titles: Sequence[str]):
+    """All layers x heads: layers_weights is (L, H, T, T)."""
+    grid = [[_tolist(layers_weights[layer][h]) for h in range(len(head_titles))] for layer in range(len(row_titles))]
+    titles = [[f"{r} · {c}" for c in head_titles] for r in row_titles]
+    return _grid(grid, tokens, titles, "")
+
+
+def _grid(grid: list[list[list[list[float]]]], tokens, titles, title) -> go.Figure:
+    n_rows, n_cols = len(grid), len(grid[0])
+    labels = [safe(t) for t in tokens]
+    T = len(tokens)
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[t for row in titles for t in row],
+                        horizontal_spacing=0.04, vertical_spacing=0.08 if n_rows > 1 else 0.0)  # fmt: skip
+    for r in range(n_rows):
+        for c in range(n_cols):
+            z = grid[r][c]
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    x=list(range(T)),
+                    y=list(range(T)),
+                    coloraxis="coloraxis",
+                    customdata=[[[labels[i], labels[j]] for j in range(T)] for i in range(T)],
+                    hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.4f}<extra>"
+                    + safe(titles[r][c])
+                    + "</extra>",
+                ),  # fmt: skip
+                row=r + 1,
+                col=c + 1,
+            )
+            fig.update_xaxes(tickvals=list(range(T)), ticktext=labels, tickangle=-60, row=r + 1, col=c + 1)
+            fig.update_yaxes(tickvals=list(range(T)), ticktext=labels if c == 0 else [""] * T,
+                             autorange="reversed", row=r + 1, col=c + 1)  # fmt: skip
+    fig.update_layout(
+        title=title, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1), font=dict(size=13),
+        height=max(300, n_rows * (28 * T + 150)), margin=dict(l=10, r=10, t=60, b=10),
+    )  # fmt: skip
+    return fig
+
+
+def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str) -> alt.Chart:
+    """How much each token gets, e.g. the [CLS] query's attention: one bar per token, in order."""
+    df = pd.DataFrame({"position": range(len(tokens)), "token": list(tokens), value_title: [float(v) for v in values]})
+    df["label"] = [f"{i} {t}" for i, t in zip(df.position, df.token)]
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("label:N", sort=list(df.label), title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=14)),
+            y=alt.Y(f"{value_title}:Q", title=value_title),
+            tooltip=["token", alt.Tooltip(f"{value_title}:Q", format=".4f")],
+        )
+        .properties(height=260)
+    )
+
+
+def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str = "") -> alt.Chart:
+    df = pd.DataFrame({"label": list(label_names), "probability": [float(p) for p in probs]})
+    bars = (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y("label:N", sort=list(label_names), title=None, axis=alt.Axis(labelFontSize=15)),
+            color=alt.Color("label:N", legend=None),
+            tooltip=["label", alt.Tooltip("probability:Q", format=".2%")],
+        )
+    )
+    text = bars.mark_text(align="left", dx=4, fontSize=15).encode(text=alt.Text("probability:Q", format=".1%"))
+    return (bars + text).properties(height=40 * len(df) + 30)
+
+
+def training_curves(steps: pd.DataFrame, evals: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
+    """Training loss per step with the validation loss on top, and validation accuracy beside it.
+
+    ``steps`` has columns step, loss; ``evals`` has step, valid_loss, valid_accuracy. ``labels``
+    holds the translated names of the series and axes.
+    """
+    loss_rows = [steps.assign(series=labels["train_loss"])[["step", "loss", "series"]]]
+    if len(evals):
+        loss_rows.append(
+            evals.rename(columns={"valid_loss": "loss"}).assign(series=labels["valid_loss"])[["step", "loss", "series"]]
+        )
+    losses = pd.concat(loss_rows, ignore_index=True)
+    loss_chart = (
+        alt.Chart(losses, title=labels["loss_title"])
+        .mark_line(point=False)
+        .encode(
+            x=alt.X("step:Q", title=labels["step"]),
+            y=alt.Y("loss:Q", title=labels["loss"]),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=["series", "step", alt.Tooltip("loss:Q", format=".4f")],
+        )
+        .properties(height=300)
+    )
+    acc = evals if len(evals) else pd.DataFrame({"step": [], "valid_accuracy": []})
+    acc_chart = (
+        alt.Chart(acc, title=labels["accuracy_title"])
+        .mark_line(point=True, color="#2a9d8f")
+        .encode(
+            x=alt.X("step:Q", title=labels["step"]),
+            y=alt.Y(
+                "valid_accuracy:Q", title=labels["accuracy"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+            ),  # fmt: skip
+            tooltip=["step", alt.Tooltip("valid_accuracy:Q", format=".2%")],
+        )
+        .properties(height=300)
+    )
+    return alt.hconcat(loss_chart, acc_chart).resolve_scale(color="independent")
+
+
+def label_balance(counts: dict[str, int], title: str = "") -> alt.Chart:
+    df = pd.DataFrame({"label": list(counts), "count": list(counts.values())})
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("label:N", title=None, sort=list(counts)),
+            y="count:Q",
+            color=alt.Color("label:N", legend=None),
+            tooltip=["label", "count"],
+        )  # fmt: skip
+        .properties(height=220)
+    )
+
+
+def confusion_matrix(label_names: Sequence[str], true: Sequence[int], predicted: Sequence[int], titles: dict[str, str]):
+    n = len(label_names)
+    counts = [[0] * n for _ in range(n)]
+    for t, p in zip(true, predicted):
+        counts[t][p] += 1
+    return heatmap(counts, label_names, label_names, title=titles["title"], x_title=titles["predicted"],
+                   y_title=titles["true"], digits=0, height=120 + 60 * n)  # fmt: skip
+
+
+def architecture_dot(n_layers: int, d_model: int, n_heads: int, d_ff: int, pooling: str, n_classes: int,
+                     labels: dict[str, str]) -> str:  # fmt: skip
+    """Graphviz source for the real architecture with the model's own sizes."""
+    L = labels
+
+    def q(text: str) -> str:
+        return '"' + str(text).replace('"', "'") + '"'
+
+    nl = "\\n"  # a line break inside a Graphviz label
+    emb = q(L["embedding"] + nl + f"(vocab × {d_model}) + " + L["position"])
+    block = q(f"{n_layers} × " + L["block"])
+    mha = q(L["attention"] + nl + f"{n_heads} × softmax(QKᵀ/√d_k)·V")
+    ffn = q(L["ffn"] + nl + f"{d_model} → {d_ff} → {d_model}")
+    pool = q(L["pooling"] + f": {pooling}")
+    head = q(L["classifier"] + nl + f"{d_model} → {n_classes}")
+    return f"""digraph {{
+  rankdir=TB; node [shape=box, style="rounded,filled", fillcolor="#eef4fb", fontname="Helvetica", fontsize=14];
+  tokens [label={q(L["tokens"])}, fillcolor="#ffffff"];
+  emb [label={emb}];
+  subgraph cluster_block {{
+    label={block}; style="rounded,dashed"; fontname="Helvetica";
+    ln1 [label="LayerNorm"]; mha [label={mha}, fillcolor="#dbeafe"];
+    add1 [label="+", shape=circle]; ln2 [label="LayerNorm"];
+    ffn [label={ffn}, fillcolor="#fde68a"]; add2 [label="+", shape=circle];
+    ln1 -> mha -> add1 -> ln2 -> ffn -> add2;
+  }}
+  pool [label={pool}]; head [label={head}];
+  out [label={q(L["probabilities"])}, fillcolor="#ffffff"];
+  tokens -> emb -> ln1; emb -> add1 [style=dashed, label={q(L["residual"])}]; add1 -> add2 [style=dashed];
+  add2 -> pool -> head -> out;
+}}"""

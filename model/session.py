@@ -1,0 +1,190 @@
+"""One user's training run in a background thread, so the page script never blocks on it.
+
+The app keeps one ``TrainingRun`` per browser session (in ``st.session_state``); the thread
+consumes ``trainer.train`` and appends its plain records under a lock; the page polls
+``view()`` for a consistent copy. Nothing here imports streamlit, so tests drive it directly.
+
+A run nobody watches ends by itself: the page calls ``heartbeat()`` on every poll, and the
+worker stops when no heartbeat came for ``abandon_after`` seconds (the tab was closed).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .checkpoint import Checkpoint
+from .config import ModelConfig, TrainConfig, to_dict, with_vocab
+from .data import Dataset
+from .tokenizer import Tokenizer
+from .trainer import DoneRecord, EvalRecord, SnapshotRecord, StepRecord, TrainingControl, train
+from .transformer import TransformerClassifier
+
+PROBE_SENTENCES = {
+    "en": ["I love this movie!", "She doesn't like this book."],
+    "zh": ["我很喜欢这部电影！", "她不喜欢这本书。"],
+}
+
+# At most this many runs train at once on one server; more would slow every class member down.
+MAX_CONCURRENT_RUNS = 4
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+
+
+class ServerBusy(RuntimeError):
+    """Too many runs are training on this server right now."""
+
+
+@dataclass
+class RunView:
+    """A consistent copy of a run's state for one page render."""
+
+    status: str  # idle, preparing, training, paused, done, stopped, diverged, failed
+    steps: list[StepRecord]
+    evals: list[EvalRecord]
+    snapshots: list[SnapshotRecord]
+    done: DoneRecord | None
+    error: str | None
+    checkpoint: Checkpoint | None
+    started_at: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("preparing", "training", "paused")
+
+
+@dataclass
+class TrainingRun:
+    abandon_after: float = 120.0  # seconds without a heartbeat before the worker gives up
+    status: str = "idle"
+    steps: list = field(default_factory=list)
+    evals: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
+    done: DoneRecord | None = None
+    error: str | None = None
+    checkpoint: Checkpoint | None = None
+    started_at: float | None = None
+    _thread: threading.Thread | None = None
+    _control: TrainingControl = field(default_factory=TrainingControl)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_heartbeat: float = field(default_factory=time.monotonic)
+
+    # ---- control, from the page --------------------------------------------------------
+    def start(
+        self,
+        train_set: Dataset,
+        valid_set: Dataset,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig,
+        probe_sentences: list[str] | None = None,
+        dataset_description: str = "",
+    ) -> None:
+        if self.active:
+            raise RuntimeError("a run is already training; stop it first")
+        if not _slots.acquire(blocking=False):
+            raise ServerBusy(f"{MAX_CONCURRENT_RUNS} models are already training on this server")
+        self._reset_records()
+        self._control = TrainingControl()
+        self.status, self.started_at = "preparing", time.time()
+        self.heartbeat()
+        args = (train_set, valid_set, model_cfg, train_cfg, list(probe_sentences or []), dataset_description)
+        self._thread = threading.Thread(target=self._work, args=args, name="training-run", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.status == "training":
+            self._control.pause()
+            self.status = "paused"
+
+    def resume(self) -> None:
+        if self.status == "paused":
+            self._control.resume()
+            self.status = "training"
+
+    def stop(self) -> None:
+        self._control.stop()
+
+    def reset(self, timeout: float = 10.0) -> None:
+        """Stop any training and forget its history."""
+        self.stop()
+        self.join(timeout)
+        self._reset_records()
+        self.status = "idle"
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def heartbeat(self) -> None:
+        self._last_heartbeat = time.monotonic()
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("preparing", "training", "paused")
+
+    @property
+    def thread_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def view(self) -> RunView:
+        with self._lock:
+            return RunView(self.status, list(self.steps), list(self.evals), list(self.snapshots), self.done,
+                           self.error, self.checkpoint, self.started_at)  # fmt: skip
+
+    # ---- the worker thread --------------------------------------------------------------
+    def _reset_records(self) -> None:
+        with self._lock:
+            self.steps, self.evals, self.snapshots = [], [], []
+            self.done, self.error, self.checkpoint, self.started_at = None, None, None, None
+
+    def _work(self, train_set, valid_set, model_cfg, train_cfg, probes, description) -> None:
+        try:
+            torch.manual_seed(train_cfg.seed)
+            tokenizer = Tokenizer.train(train_set.texts, train_cfg.vocab_size, train_cfg.tokenizer)
+            model_cfg = with_vocab(model_cfg, tokenizer.vocab_size, len(train_set.label_names))
+            model = TransformerClassifier(model_cfg)
+            if self._control.stopped:
+                self.status = "stopped"
+                return
+            self.status = "paused" if self._control.paused else "training"
+            for record in train(model, tokenizer, train_set, valid_set, train_cfg, self._control, probes):
+                if time.monotonic() - self._last_heartbeat > self.abandon_after:
+                    self._control.stop()  # nobody is watching: the tab was closed
+                with self._lock:
+                    if isinstance(record, StepRecord):
+                        self.steps.append(record)
+                    elif isinstance(record, EvalRecord):
+                        self.evals.append(record)
+                    elif isinstance(record, SnapshotRecord):
+                        self.snapshots.append(record)
+                    elif isinstance(record, DoneRecord):
+                        self.done = record
+            meta: dict[str, Any] = {
+                "training": to_dict(train_cfg),
+                "dataset": {"description": description, "n_train": len(train_set), "n_valid": len(valid_set),
+                            "label_counts": train_set.label_counts()},
+                "metrics": {"valid_accuracy": self.done.valid_accuracy, "valid_loss": self.done.valid_loss,
+                            "steps": self.done.steps, "train_seconds": self.done.train_seconds,
+                            "samples_per_second": self.done.samples_per_second, "device": self.done.device,
+                            "reason": self.done.reason},
+            }  # fmt: skip
+            model.cpu().eval()
+            with self._lock:
+                self.checkpoint = Checkpoint(model, tokenizer, list(train_set.label_names), meta)
+                reason = self.done.reason
+                self.status = (
+                    "diverged" if reason.startswith("diverged") else "stopped" if reason == "stopped" else "done"
+                )
+        except Exception as exc:  # the page shows this as a message; the worker must never die silently
+            with self._lock:
+                self.error = f"{type(exc).__name__}: {exc}"
+                self.status = "failed"
+            traceback.print_exc()
+        finally:
+            _slots.release()

@@ -1,0 +1,72 @@
+"""Attention: the prediction, every head of a layer, all layers x heads, what [CLS] looks at,
+and how the probe sentences' attention changed while the model trained."""
+
+import streamlit as st
+import torch
+
+from figures import attention_grid, attention_heads, heatmap, probabilities, token_bars
+from pages.common import current_data, current_run, head_titles, inspect_ui, layer_titles, model_banner, sentence_ui, t
+
+st.title(t("attention_title"))
+choice = model_banner()
+ckpt = choice.checkpoint
+cfg = ckpt.model.cfg
+
+sentence = sentence_ui()
+result = inspect_ui(ckpt, sentence)
+if result is not None:
+    left, right = st.columns([1, 2])
+    left.metric(t("prediction"), result.prediction)
+    right.altair_chart(probabilities(result.label_names, result.probabilities), width="stretch")
+    st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
+
+    tab_layer, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_grid"), t("tab_cls")])
+    with tab_layer:
+        layer = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
+                                     format_func=layer_titles(cfg.n_layers).__getitem__, key="attention_layer") or 0  # fmt: skip
+        st.markdown(t("heads_explain"))
+        weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
+        st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
+                        key="heads_figure")  # fmt: skip
+    with tab_grid:
+        st.markdown(t("grid_explain"))
+        all_weights = torch.stack([lt.steps.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
+        st.plotly_chart(attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads)),
+                        width="stretch", key="grid_figure")  # fmt: skip
+    with tab_cls:
+        st.markdown(t("cls_explain_" + cfg.pooling))
+        layer_c = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
+                                       format_func=layer_titles(cfg.n_layers).__getitem__, key="cls_layer") or 0  # fmt: skip
+        cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
+        st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), title=t("cls_heatmap_title"),
+                                x_title=t("key_token"), y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
+        st.altair_chart(token_bars(cls_rows.mean(0).tolist(), result.tokens, t("cls_mean_title"), t("weight")),
+                        width="stretch")  # fmt: skip
+        if cfg.pooling == "mean":
+            st.altair_chart(token_bars(result.trace.pooling_weights[0].tolist(), result.tokens, t("pooling_title"),
+                                       t("weight")), width="stretch")  # fmt: skip
+
+with st.container(border=True):
+    st.subheader(t("history_title"))
+    view = current_run().view()
+    if not view.snapshots:
+        st.info(t("history_empty"), icon="⏱️")
+    else:
+        first = view.snapshots[0]
+        n_layers, n_heads = len(first.weights[0]), len(first.weights[0][0])
+        label_names = view.checkpoint.label_names if view.checkpoint else current_data().train.label_names
+        c1, c2, c3 = st.columns(3)
+        probe = c1.selectbox(t("probe_sentence"), range(len(first.tokens)),
+                             format_func=lambda i: " ".join(first.tokens[i][1:]))  # fmt: skip
+        h_layer = c2.selectbox(
+            t("layer"), range(n_layers), index=n_layers - 1, format_func=layer_titles(n_layers).__getitem__
+        )
+        h_head = c3.selectbox(t("head"), range(n_heads), format_func=head_titles(n_heads).__getitem__)
+        steps = [s.step for s in view.snapshots]
+        at = st.select_slider(t("history_step"), steps, value=steps[-1], key="history_step_slider")
+        snap = view.snapshots[steps.index(at)]
+        probs = ", ".join(f"{name} {p:.0%}" for name, p in zip(label_names, snap.probabilities[probe]))
+        st.caption(t("history_caption", step=at, probs=probs))
+        tokens = snap.tokens[probe]
+        st.plotly_chart(heatmap(snap.weights[probe][h_layer][h_head], tokens, tokens, x_title=t("key_token"),
+                                y_title=t("query_token")), width="stretch", key="history_figure")  # fmt: skip

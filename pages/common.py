@@ -1,0 +1,174 @@
+"""What every page shares: translated strings, per-session state accessors and a few small UIs.
+
+Per-user things (the training run, the chosen model, the sentence) live in ``st.session_state``;
+only read-only shared things (built-in datasets, the bundled checkpoint) are cached for all users.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from model import checkpoint
+from model.checkpoint import ASSETS_CHECKPOINT, Checkpoint
+from model.data import BuiltinDataset, Dataset, load_builtin
+from model.inspect import InputError, Inspection, inspect_sentence
+from model.session import TrainingRun
+
+ROOT = Path(__file__).resolve().parent.parent
+STRINGS_DIR = ROOT / "assets" / "i18n"
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+DEFAULT_SENTENCE = {"en": "I love this movie!", "zh": "我很喜欢这部电影！"}
+
+
+# ---- language -------------------------------------------------------------------------------
+@st.cache_data
+def strings(lang: str) -> dict[str, str]:
+    return json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def lang() -> str:
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", "en")
+        st.session_state["lang"] = wanted if wanted in LANGUAGES else "en"
+    return st.session_state["lang"]
+
+
+def t(key: str, **values) -> str:
+    """The string ``key`` in the chosen language (English if a translation is missing)."""
+    text = strings(lang()).get(key) or strings("en").get(key, key)
+    return text.format(**values) if values else text
+
+
+def language_ui() -> None:
+    lang()
+    st.sidebar.segmented_control(
+        "🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang", label_visibility="collapsed",
+        on_change=lambda: st.query_params.update(lang=st.session_state["lang"] or "en"),
+    )  # fmt: skip
+    if not st.session_state.get("lang"):  # a click on the selected option clears it: keep a language
+        st.session_state["lang"] = "en"
+
+
+# ---- shared, read-only -------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def bundled_checkpoint() -> Checkpoint:
+    return checkpoint.load(ASSETS_CHECKPOINT)
+
+
+@st.cache_resource(show_spinner=False)
+def builtin_dataset(name: str) -> BuiltinDataset:
+    return load_builtin(name)
+
+
+# ---- per session ------------------------------------------------------------------------------
+@dataclass
+class ModelChoice:
+    checkpoint: Checkpoint
+    source: str  # "bundled", "trained" or "uploaded"
+    since: float  # when it became the current model
+
+
+@dataclass
+class DataChoice:
+    train: Dataset
+    valid: Dataset
+    name: str  # a built-in name, or the uploaded file's name
+    builtin: bool
+
+
+def current_run() -> TrainingRun:
+    return st.session_state.setdefault("run", TrainingRun())
+
+
+def current_data() -> DataChoice:
+    if "data" not in st.session_state:
+        ds = builtin_dataset("sentiment_en")
+        st.session_state["data"] = DataChoice(ds.train, ds.valid, ds.name, True)
+    return st.session_state["data"]
+
+
+def current_model() -> ModelChoice:
+    """The newest of: the model this session trained, the one it uploaded, the bundled one."""
+    run = current_run()
+    chosen: ModelChoice | None = st.session_state.get("model")
+    trained = run.view().checkpoint
+    if trained is not None and (chosen is None or chosen.since < (run.started_at or 0)):
+        return ModelChoice(trained, "trained", run.started_at or time.time())
+    return chosen or ModelChoice(bundled_checkpoint(), "bundled", 0.0)
+
+
+def set_model(ckpt: Checkpoint, source: str) -> None:
+    st.session_state["model"] = ModelChoice(ckpt, source, time.time())
+
+
+def model_banner() -> ModelChoice:
+    """Say which model the page shows; before any training, offer a one-click quick training."""
+    choice = current_model()
+    ckpt = choice.checkpoint
+    acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
+    described = t(f"model_source_{choice.source}", accuracy=f"{acc:.1%}" if acc is not None else "—")
+    if choice.source == "bundled":
+        col_text, col_button = st.columns([4, 1])
+        col_text.info(described, icon="📦")
+        if col_button.button(t("quick_train"), help=t("quick_train_help"), width="stretch"):
+            quick_train()
+    else:
+        st.caption(described)
+    return choice
+
+
+def quick_train() -> None:
+    from model.config import preset
+    from model.session import PROBE_SENTENCES, ServerBusy
+
+    data = current_data()
+    model_cfg, train_cfg = preset("tiny")
+    run = current_run()
+    try:
+        run.reset()
+        run.start(data.train, data.valid, model_cfg, train_cfg, PROBE_SENTENCES["zh" if is_chinese(data) else "en"],
+                  data.name)  # fmt: skip
+    except ServerBusy:
+        st.error(t("server_busy"))
+        return
+    st.switch_page("pages/train.py")
+
+
+def is_chinese(data: DataChoice) -> bool:
+    sample = "".join(data.train.texts[:50])
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in sample) > len(sample) * 0.2
+
+
+def sentence_ui() -> str:
+    """The sentence to open the model up on, shared by the Attention and Step-by-step pages."""
+    shared = st.session_state.setdefault("sentence", DEFAULT_SENTENCE[lang()])
+    if "sentence_input" not in st.session_state:  # widget state is dropped on pages without it
+        st.session_state["sentence_input"] = shared
+    value = st.text_input(t("sentence_label"), key="sentence_input", help=t("sentence_help"), max_chars=2000)
+    st.session_state["sentence"] = value
+    return value
+
+
+def inspect_ui(ckpt: Checkpoint, sentence: str) -> Inspection | None:
+    """Run the traced forward; show a clear message instead of a traceback on bad input."""
+    try:
+        result = inspect_sentence(ckpt, sentence)
+    except InputError:
+        st.warning(t("empty_sentence"), icon="✍️")
+        return None
+    if result.truncated:
+        st.warning(t("truncated", n=result.n_tokens_before_truncation, max_len=ckpt.model.cfg.max_len), icon="✂️")
+    return result
+
+
+def head_titles(n_heads: int) -> list[str]:
+    return [t("head_n", n=h) for h in range(n_heads)]
+
+
+def layer_titles(n_layers: int) -> list[str]:
+    return [t("layer_n", n=i) for i in range(n_layers)]

@@ -1,0 +1,87 @@
+"""Data: pick a built-in dataset or upload one, look at it, and see text become tokens and ids."""
+
+import pandas as pd
+import streamlit as st
+
+from figures import label_balance
+from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
+from model.tokenizer import Tokenizer
+from pages.common import DataChoice, builtin_dataset, current_data, t
+
+st.title(t("data_title"))
+st.markdown(t("data_intro"))
+
+data = current_data()
+source_builtin, source_upload = st.tabs([t("data_builtin_tab"), t("data_upload_tab")])
+with source_builtin:
+    names = builtin_names()
+    name = st.selectbox(t("data_choose"), names, index=names.index(data.name) if data.builtin else 0,
+                        format_func={n: t(f"dataset_{n}") for n in names}.__getitem__)  # fmt: skip
+    if st.button(t("data_use_builtin"), type="primary", disabled=data.builtin and name == data.name):
+        ds = builtin_dataset(name)
+        st.session_state["data"] = data = DataChoice(ds.train, ds.valid, name, True)
+        st.rerun()
+with source_upload:
+    st.markdown(t("data_upload_help", mb=MAX_FILE_BYTES // 2**20, rows=f"{MAX_ROWS:,}", classes=MAX_CLASSES))
+    upload = st.file_uploader(t("data_upload_label"), type=["csv", "tsv", "jsonl", "json", "txt"])
+    with st.expander(t("data_columns_title")):
+        text_column = st.text_input(t("data_text_column"), help=t("data_columns_help")) or None
+        label_column = st.text_input(t("data_label_column"), help=t("data_columns_help")) or None
+    if upload is not None and st.button(t("data_use_upload"), type="primary"):
+        raw = upload.getvalue()
+        try:
+            if len(raw) > MAX_FILE_BYTES:
+                raise DataError(t("data_too_big", mb=len(raw) / 2**20, limit=MAX_FILE_BYTES // 2**20))
+            full = parse_bytes(raw, upload.name, text_column, label_column)
+            train, valid = full.split(0.1, seed=0)
+            if len(valid) == 0 or len(train) < 4:
+                raise DataError(t("data_too_small"))
+        except DataError as exc:
+            st.error(t("data_error", error=str(exc)), icon="🚫")  # the previous dataset stays
+        else:
+            st.session_state["data"] = data = DataChoice(train, valid, upload.name, False)
+            st.success(t("data_loaded", name=upload.name, n=len(full), classes=len(full.label_names)))
+
+st.divider()
+st.subheader(t("data_current", name=t(f"dataset_{data.name}") if data.builtin else data.name))
+m1, m2, m3 = st.columns(3)
+m1.metric(t("data_n_train"), f"{len(data.train):,}")
+m2.metric(t("data_n_valid"), f"{len(data.valid):,}")
+m3.metric(t("data_n_classes"), len(data.train.label_names))
+
+left, right = st.columns([3, 2])
+with left:
+    preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
+                            t("col_label"): [data.train.label_names[y] for y in data.train.labels[:200]]})  # fmt: skip
+    st.dataframe(preview, hide_index=True, height=320, width="stretch")
+with right:
+    st.altair_chart(label_balance(data.train.label_counts(), t("data_balance")), width="stretch")
+if data.builtin:
+    with st.expander(t("data_datasheet")):
+        st.markdown(builtin_dataset(data.name).datasheet)
+
+st.divider()
+st.subheader(t("tokenizer_title"))
+st.markdown(t("tokenizer_intro"))
+c1, c2 = st.columns(2)
+kind = c1.radio(t("tokenizer_kind"), ["wordpiece", "bpe"], key="tokenizer_kind", horizontal=True,
+                format_func=lambda k: {"wordpiece": "WordPiece", "bpe": "BPE"}[k], help=t("tokenizer_kind_help"))  # fmt: skip
+vocab_size = c2.select_slider(t("tokenizer_vocab"), [250, 500, 1000, 2000, 4000, 8000, 16000], value=st.session_state.get("vocab_size", 8000),
+                              key="vocab_size", help=t("tokenizer_vocab_help"))  # fmt: skip
+
+cache_key = (data.name, len(data.train), kind, vocab_size)
+if st.session_state.get("tokenizer_preview", (None,))[0] != cache_key:
+    with st.spinner(t("tokenizer_training")):
+        st.session_state["tokenizer_preview"] = (cache_key, Tokenizer.train(data.train.texts, vocab_size, kind))
+tokenizer = st.session_state["tokenizer_preview"][1]
+st.caption(t("tokenizer_learned", n=tokenizer.vocab_size))
+sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=2000)
+if sample.strip():
+    enc = tokenizer.encode(sample, max_len=512)
+    st.dataframe(pd.DataFrame({t("col_position"): range(len(enc.ids)), t("col_token"): enc.tokens,
+                               t("col_id"): enc.ids}).T, width="stretch")  # fmt: skip
+    unknown = sum(i == tokenizer.unk_id for i in enc.ids)
+    if unknown:
+        st.caption(t("tokenizer_unknown", n=unknown))
+else:
+    st.caption(t("empty_sentence"))

@@ -1,0 +1,44 @@
+"""Home: how a Transformer learns, in the article's order, each idea linked to where it comes alive."""
+
+import streamlit as st
+
+from figures import architecture_dot
+from pages.common import current_model, t
+
+st.title(t("home_title"))
+st.markdown(t("home_intro"))
+
+st.subheader(t("quick_start_title"))
+c1, c2, c3 = st.columns(3)
+c1.page_link("pages/data.py", label=t("quick_start_1"), icon="1️⃣")
+c2.page_link("pages/train.py", label=t("quick_start_2"), icon="2️⃣")
+c3.page_link("pages/attention.py", label=t("quick_start_3"), icon="3️⃣")
+
+st.subheader(t("architecture_title"))
+cfg = current_model().checkpoint.model.cfg
+labels = {k: t(f"arch_{k}") for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling",
+                                      "classifier", "probabilities", "residual")}  # fmt: skip
+st.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.pooling, cfg.n_classes,
+                                   labels))  # fmt: skip
+st.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
+
+IDEAS = [  # (key, formula, page)
+    ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),
+    ("self_attention", r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V,"
+     r"\quad Q = XW_Q,\; K = XW_K,\; V = XW_V", "pages/step_by_step.py"),
+    ("multi_head", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_O",
+     "pages/attention.py"),
+    ("ffn", r"\mathrm{FFN}(x) = \max(0,\, xW_1 + b_1)\,W_2 + b_2", "pages/step_by_step.py"),
+    ("training", r"\mathcal{L} = -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b},\quad"
+     r"\theta \leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L})", "pages/train.py"),
+    ("evaluation", r"\mathrm{accuracy} = \frac{1}{N}\sum_{n} [\arg\max_c z_{n,c} = y_n]", "pages/predict.py"),
+]  # fmt: skip
+for number, (key, formula, page) in enumerate(IDEAS, start=1):
+    with st.container(border=True):
+        st.markdown(f"#### {number}. {t(f'idea_{key}_title')}")
+        st.markdown(t(f"idea_{key}_text"))
+        st.latex(formula)
+        st.page_link(page, label=t(f"idea_{key}_link"), icon="➡️")
+
+with st.expander(t("article_fixes_title")):
+    st.markdown(t("article_fixes_text"))

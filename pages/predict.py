@@ -1,0 +1,57 @@
+"""Predict: many sentences into a table, and two sentences side by side with their attention."""
+
+import pandas as pd
+import streamlit as st
+
+from figures import attention_heads
+from model.inspect import InputError, inspect_sentence
+from pages.common import head_titles, layer_titles, model_banner, t
+
+st.title(t("predict_title"))
+choice = model_banner()
+ckpt = choice.checkpoint
+cfg = ckpt.model.cfg
+
+default_lines = t("predict_default_lines")
+lines = st.text_area(t("predict_lines"), value=default_lines, height=180, max_chars=20000, help=t("predict_lines_help"))
+rows, truncated = [], 0
+for line in lines.splitlines()[:200]:
+    if not line.strip():
+        continue
+    try:
+        result = inspect_sentence(ckpt, line)
+    except InputError:
+        continue
+    truncated += result.truncated
+    rows.append({t("col_text"): line, t("prediction"): result.prediction,
+                 **{name: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
+if rows:
+    table = pd.DataFrame(rows)
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={name: st.column_config.ProgressColumn(name, min_value=0.0, max_value=1.0, format="percent")
+                                for name in ckpt.label_names})  # fmt: skip
+    if truncated:
+        st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))
+else:
+    st.info(t("predict_empty"), icon="✍️")
+
+st.divider()
+st.subheader(t("compare_title"))
+st.markdown(t("compare_intro"))
+layer = st.selectbox(t("layer"), range(cfg.n_layers), index=cfg.n_layers - 1, format_func=layer_titles(cfg.n_layers).__getitem__,
+                     key="compare_layer")  # fmt: skip
+left, right = st.columns(2)
+for column, key, default in ((left, "compare_a", "good"), (right, "compare_b", "not good")):
+    with column:
+        text = st.text_input(t("compare_sentence"), value=default if ckpt.label_names else "", key=key, max_chars=2000)
+        try:
+            result = inspect_sentence(ckpt, text)
+        except InputError:
+            st.warning(t("empty_sentence"))
+            continue
+        probs = ", ".join(f"{n} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
+        st.metric(t("prediction"), result.prediction, help=probs)
+        st.caption(probs)
+        weights = result.trace.layers[layer].steps.weights[0]
+        st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
+                        key=f"{key}_figure")  # fmt: skip

@@ -1,0 +1,105 @@
+"""Step by step: softmax(QKᵀ/√d_k)·V for one head and one query token, with the model's real numbers."""
+
+import pandas as pd
+import streamlit as st
+
+from figures import heatmap, token_bars
+from model.inspect import head_steps, what_if_weights
+from pages.common import head_titles, inspect_ui, layer_titles, model_banner, sentence_ui, t
+
+st.title(t("steps_title"))
+choice = model_banner()
+ckpt = choice.checkpoint
+cfg = ckpt.model.cfg
+
+sentence = sentence_ui()
+result = inspect_ui(ckpt, sentence)
+if result is None:
+    st.stop()
+tokens = result.tokens
+c1, c2, c3 = st.columns(3)
+layer = c1.selectbox(
+    t("layer"), range(cfg.n_layers), format_func=layer_titles(cfg.n_layers).__getitem__, key="steps_layer"
+)
+head = c2.selectbox(t("head"), range(cfg.n_heads), format_func=head_titles(cfg.n_heads).__getitem__, key="steps_head")
+query = c3.selectbox(t("query_token"), range(len(tokens)), format_func=lambda i: f"{i}: {tokens[i]}", key="steps_query")
+s = head_steps(result, ckpt.model, layer, head, query)
+as_tables = st.toggle(t("show_tables"), help=t("show_tables_help"))
+dims = [f"{i}" for i in range(cfg.d_model)]
+dh = [f"{i}" for i in range(s.d_k)]
+
+
+def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
+    if as_tables:
+        frame = pd.DataFrame(matrix.detach().numpy() if hasattr(matrix, "detach") else matrix,
+                             index=list(y_labels), columns=list(x_labels))  # fmt: skip
+        st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"), width="stretch")
+    else:
+        st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
+
+
+def step(number: int, key: str, formula: str, **values) -> None:
+    st.markdown(f"### {number}. {t(f'step_{key}_title')}")
+    st.latex(formula)
+    st.markdown(t(f"step_{key}_text", **values))
+
+
+step(
+    1,
+    "x",
+    r"X = \mathrm{LayerNorm}(\text{block input}) \in \mathbb{R}^{T \times d_{model}}",
+    T=len(tokens),
+    d=cfg.d_model,
+)
+show(s.x_norm, dims, tokens, "x")
+step(2, "w", r"W_Q,\; W_K,\; W_V \in \mathbb{R}^{d_{model} \times d_k}", d=cfg.d_model, dk=s.d_k, head=head)
+w1, w2, w3 = st.tabs(["W_Q", "W_K", "W_V"])
+for tab, name, matrix in ((w1, "wq", s.W_Q), (w2, "wk", s.W_K), (w3, "wv", s.W_V)):
+    with tab:
+        show(matrix, dh, dims, name)
+step(3, "qkv", r"Q = XW_Q + b_Q,\quad K = XW_K + b_K,\quad V = XW_V + b_V")
+q1, q2, q3 = st.tabs(["Q", "K", "V"])
+for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
+    with tab:
+        show(matrix, dh, tokens, name)
+step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}")
+show(s.scores, tokens, tokens, "scores")
+step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
+show(s.scaled, tokens, tokens, "scaled")
+step(6, "mask", r"M_j = \begin{cases} 0 & \text{real token} \\ -\infty & \text{padding} \end{cases}")
+show([s.mask.tolist()], tokens, [t("mask_row")], "mask", digits=0)
+step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\quad m = \max_j(\cdot),\quad"
+     r"Z = \textstyle\sum_j e_j", token=tokens[query], Z=f"{s.row_sum:.4f}")  # fmt: skip
+exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[query].tolist(),
+                          t("col_exp"): s.exp.tolist(), t("col_weight"): (s.exp / s.row_sum).tolist()})  # fmt: skip
+st.dataframe(exp_table.style.format({t("col_scaled"): "{:.4f}", t("col_exp"): "{:.4f}", t("col_weight"): "{:.4f}"}),
+             hide_index=True, width="stretch")  # fmt: skip
+step(8, "softmax", r"A_{ij} = \frac{e_j}{Z} = \mathrm{softmax}_j\!\left(\frac{S_{ij}}{\sqrt{d_k}} + M_j\right)")
+show(s.weights, tokens, tokens, "weights", signed=False)
+step(
+    9, "output", r"\mathrm{head}_h = A V,\qquad \mathrm{head}_{h,i} = \textstyle\sum_j A_{ij} V_j", token=tokens[query]
+)
+show(s.output, dh, tokens, "output")
+step(10, "concat", r"\mathrm{Concat}(\mathrm{head}_0, \dots, \mathrm{head}_{h-1}) \in \mathbb{R}^{T \times d_{model}}",
+     heads=cfg.n_heads, head=head, start=head * s.d_k, end=(head + 1) * s.d_k - 1)  # fmt: skip
+show(s.concat, dims, tokens, "concat")
+step(11, "wo", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\cdot)\, W_O + b_O")
+show(s.attn_out, dims, tokens, "attn_out")
+step(12, "residual", r"X' = \text{block input} + \mathrm{MultiHead}(X)")
+show(s.residual, dims, tokens, "residual")
+
+st.divider()
+st.subheader(t("whatif_title"))
+st.markdown(t("whatif_intro"))
+w1, w2 = st.columns(2)
+scale = not w1.toggle(t("whatif_no_scale"), help=t("whatif_no_scale_help"))
+temperature = w2.slider(t("whatif_temperature"), 0.1, 5.0, 1.0, 0.1, help=t("whatif_temperature_help"))
+masked_scores = s.scores + s.mask  # the mask is added before the softmax, as in the model
+changed = what_if_weights(masked_scores, s.d_k, scale=scale, temperature=temperature)
+c1, c2 = st.columns(2)
+c1.altair_chart(token_bars(s.weights[query].tolist(), tokens, t("whatif_model_row", token=tokens[query]), t("weight")),
+                width="stretch")  # fmt: skip
+c2.altair_chart(token_bars(changed[query].tolist(), tokens, t("whatif_new_row", token=tokens[query]), t("weight")),
+                width="stretch")  # fmt: skip
+st.caption(t("whatif_caption", before=float(s.weights[query].max()), after=float(changed[query].max())))
+show(changed, tokens, tokens, "whatif", signed=False)

@@ -1,0 +1,211 @@
+"""Train: every hyperparameter, Start/Pause/Resume/Stop/Reset, and the curves as they stream in.
+
+Training runs in this session's background worker (model/session.py); the fragment below only
+polls it, so clicking anything on any page never kills a run.
+"""
+
+import tempfile
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from figures import confusion_matrix, training_curves
+from model import checkpoint
+from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
+from model.session import PROBE_SENTENCES, ServerBusy
+from model.trainer import EncodedSet, evaluate
+from pages.common import current_data, current_run, is_chinese, set_model, t
+
+st.title(t("train_title"))
+st.markdown(t("train_intro"))
+run, data = current_run(), current_data()
+st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else data.name, n=len(data.train)))
+
+DEVICES = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+SETTINGS = {  # widget key -> (config field, choices or None)
+    "n_layers": [1, 2, 3, 4, 6], "n_heads": [1, 2, 4, 8], "d_model": [16, 32, 64, 128, 256, 512],
+    "d_ff": [32, 64, 128, 256, 512, 1024, 2048], "batch_size": [8, 16, 32, 64, 128, 256],
+    "lr": [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0],
+}  # fmt: skip
+
+
+def apply_preset() -> None:
+    model_cfg, train_cfg = preset(st.session_state["preset"])
+    for name in ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "positional", "pooling", "activation"):
+        st.session_state[f"hp_{name}"] = getattr(model_cfg, name)
+    for name in ("batch_size", "lr", "epochs", "seed"):
+        st.session_state[f"hp_{name}"] = getattr(train_cfg, name)
+
+
+if "hp_d_model" not in st.session_state:
+    st.session_state.setdefault("preset", "small")
+    apply_preset()
+
+with st.expander(t("settings_title"), expanded=not run.active and run.status == "idle"):
+    st.segmented_control(t("preset"), list(PRESETS), key="preset", on_change=apply_preset,
+                         format_func={p: t(f"preset_{p}") for p in PRESETS}.__getitem__, help=t("preset_help"))  # fmt: skip
+    c1, c2, c3, c4 = st.columns(4)
+    c1.select_slider(t("hp_n_layers"), SETTINGS["n_layers"], key="hp_n_layers", help=t("hp_n_layers_help"))
+    c2.select_slider(t("hp_n_heads"), SETTINGS["n_heads"], key="hp_n_heads", help=t("hp_n_heads_help"))
+    c3.select_slider(t("hp_d_model"), SETTINGS["d_model"], key="hp_d_model", help=t("hp_d_model_help"))
+    c4.select_slider(t("hp_d_ff"), SETTINGS["d_ff"], key="hp_d_ff", help=t("hp_d_ff_help"))
+    c1.slider(t("hp_dropout"), 0.0, 0.5, step=0.05, key="hp_dropout", help=t("hp_dropout_help"))
+    c2.select_slider(t("hp_lr"), SETTINGS["lr"], key="hp_lr", help=t("hp_lr_help"), format_func=lambda v: f"{v:g}")
+    c3.select_slider(t("hp_batch_size"), SETTINGS["batch_size"], key="hp_batch_size", help=t("hp_batch_size_help"))
+    c4.number_input(t("hp_epochs"), 1, 50, key="hp_epochs", help=t("hp_epochs_help"))
+    c1.radio(t("hp_positional"), ["learned", "sinusoidal"], key="hp_positional", help=t("hp_positional_help"),
+             format_func={v: t(f"positional_{v}") for v in ("learned", "sinusoidal")}.__getitem__)  # fmt: skip
+    c2.radio(t("hp_pooling"), ["mean", "cls"], key="hp_pooling", help=t("hp_pooling_help"),
+             format_func={v: t(f"pooling_{v}") for v in ("mean", "cls")}.__getitem__)  # fmt: skip
+    c3.radio(t("hp_activation"), ["relu", "gelu"], key="hp_activation", help=t("hp_activation_help"),
+             format_func=str.upper)  # fmt: skip
+    c4.number_input(t("hp_seed"), 0, 2**31 - 1, key="hp_seed", help=t("hp_seed_help"))
+    c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True)
+    st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", "wordpiece"),
+                 n=st.session_state.get("vocab_size", 8000)))  # fmt: skip
+
+
+def configs() -> tuple[ModelConfig, TrainConfig]:
+    s = st.session_state
+    model_cfg = ModelConfig(d_model=s.hp_d_model, n_heads=s.hp_n_heads, n_layers=s.hp_n_layers, d_ff=s.hp_d_ff,
+                            dropout=float(s.hp_dropout), positional=s.hp_positional, pooling=s.hp_pooling,
+                            activation=s.hp_activation, max_len=preset(s.preset or "small")[0].max_len)  # fmt: skip
+    train_cfg = TrainConfig(epochs=int(s.hp_epochs), batch_size=s.hp_batch_size, lr=float(s.hp_lr), seed=int(s.hp_seed),
+                            device=s.get("hp_device", "auto"), vocab_size=s.get("vocab_size", 8000),
+                            tokenizer=s.get("tokenizer_kind", "wordpiece"))  # fmt: skip
+    return model_cfg, train_cfg
+
+
+b1, b2, b3, b4, b5 = st.columns(5)
+if b1.button(t("start"), type="primary", disabled=run.active, width="stretch"):
+    try:
+        model_cfg, train_cfg = configs()
+        probes = PROBE_SENTENCES["zh" if is_chinese(data) else "en"]
+        run.start(data.train, data.valid, model_cfg, train_cfg, probes, data.name)
+        st.rerun()
+    except ConfigError as exc:
+        st.error(t("settings_error", error=str(exc)), icon="⚙️")
+    except ServerBusy:
+        st.error(t("server_busy"), icon="⏳")
+if run.status == "paused":
+    if b2.button(t("resume"), width="stretch"):
+        run.resume()
+        st.rerun()
+elif b2.button(t("pause"), disabled=run.status != "training", width="stretch"):
+    run.pause()
+    st.rerun()
+if b3.button(t("stop"), disabled=not run.active, width="stretch"):
+    run.stop()
+    run.join(5)
+    st.rerun()
+if b4.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t("reset_help")):
+    run.reset()
+    st.rerun()
+
+
+def curves_frame(view):
+    steps = pd.DataFrame({"step": [r.step for r in view.steps], "loss": [r.loss for r in view.steps]})
+    if len(steps) > 1500:  # keep the chart light: every k-th step, always the last
+        k = len(steps) // 1500 + 1
+        steps = pd.concat([steps.iloc[::k], steps.iloc[[-1]]]).drop_duplicates("step")
+    evals = pd.DataFrame({"step": [r.step for r in view.evals], "valid_loss": [r.valid_loss for r in view.evals],
+                          "valid_accuracy": [r.valid_accuracy for r in view.evals]})  # fmt: skip
+    return steps, evals
+
+
+CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss",
+                                             "accuracy")}  # fmt: skip
+
+
+@st.fragment(run_every=0.5 if run.active else None)
+def live() -> None:
+    run.heartbeat()
+    view = run.view()
+    if st.session_state.get("was_active") and not view.active:
+        st.session_state["was_active"] = False
+        st.rerun(scope="app")  # training ended: redraw the whole page with the results
+    st.session_state["was_active"] = view.active
+    if view.status == "idle":
+        st.info(t("train_idle"), icon="🏁")
+        return
+    last = view.steps[-1] if view.steps else None
+    if view.status == "preparing" or last is None:
+        st.progress(0.0, text=t("train_preparing"))
+    else:
+        fraction = min(1.0, last.step / max(1, last.total_steps))
+        left = last.elapsed / max(fraction, 1e-9) * (1 - fraction)
+        st.progress(fraction, text=t("train_progress", step=last.step, total=last.total_steps, epoch=last.epoch,
+                                     left=left if view.active else 0.0))  # fmt: skip
+        m1, m2, m3, m4, m5 = st.columns(5)
+        m1.metric(t("metric_status"), t(f"status_{view.status}"))
+        m2.metric(t("metric_loss"), f"{last.loss:.4f}")
+        m3.metric(t("metric_accuracy"), f"{view.evals[-1].valid_accuracy:.1%}" if view.evals else "—")
+        m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f} {t('steps_per_s')}",
+                  help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}")  # fmt: skip
+        m5.metric(t("metric_device"), view.done.device if view.done else run_device())
+        steps, evals = curves_frame(view)
+        st.altair_chart(training_curves(steps, evals, CURVE_LABELS), width="stretch", key="curves")
+    if view.status == "failed":
+        st.error(t("train_failed", error=view.error), icon="💥")
+    elif view.status == "diverged":
+        st.error(t("train_diverged", reason=view.done.reason), icon="📈")
+
+
+def run_device() -> str:
+    from model.trainer import pick_device
+
+    try:
+        return str(pick_device(st.session_state.get("hp_device", "auto")))
+    except RuntimeError:
+        return "?"
+
+
+live()
+
+view = run.view()
+if view.checkpoint is not None and not view.active:
+    st.divider()
+    st.subheader(t("results_title"))
+    done = view.done
+    r1, r2, r3, r4 = st.columns(4)
+    r1.metric(t("metric_accuracy"), f"{done.valid_accuracy:.1%}")
+    r2.metric(t("metric_valid_loss"), f"{done.valid_loss:.4f}")
+    r3.metric(t("metric_steps"), done.steps)
+    r4.metric(t("metric_seconds"), f"{done.train_seconds:.1f} s")
+    if done.reason == "stopped":
+        st.caption(t("train_stopped_note"))
+    ckpt = view.checkpoint
+    key = ("predictions", view.started_at)
+    if st.session_state.get("predictions_key") != key:
+        encoded = EncodedSet.build(data.valid, ckpt.tokenizer, ckpt.model.cfg.max_len)
+        _, _, predicted = evaluate(ckpt.model, encoded, torch.device("cpu"))
+        st.session_state["predictions_key"], st.session_state["predictions"] = key, predicted.tolist()
+    predicted = st.session_state["predictions"]
+    if len(predicted) == len(data.valid):
+        left, right = st.columns([2, 3])
+        titles = {"title": t("confusion_title"), "predicted": t("predicted"), "true": t("true_label")}
+        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles), width="stretch")
+        wrong = [(text, ckpt.label_names[y], ckpt.label_names[p])
+                 for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
+        right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
+        right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
+                        hide_index=True, height=300, width="stretch")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint.save(tmp, ckpt)
+        zipped = checkpoint.to_zip(tmp)
+    st.download_button(t("download_checkpoint"), zipped, file_name="transformer-checkpoint.zip",
+                       mime="application/zip", icon="💾")  # fmt: skip
+
+st.divider()
+st.subheader(t("upload_checkpoint_title"))
+uploaded = st.file_uploader(t("upload_checkpoint"), type=["zip"], help=t("upload_checkpoint_help"))
+if uploaded is not None and st.button(t("load_checkpoint")):
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            loaded = checkpoint.from_zip(uploaded.getvalue(), tmp)
+    except checkpoint.CheckpointError as exc:
+        st.error(t("checkpoint_error", error=str(exc)), icon="🚫")  # the current model stays
+    else:
+        set_model(loaded, "uploaded")
+        st.success(t("checkpoint_loaded", labels=", ".join(loaded.label_names)))
