@@ -53,6 +53,8 @@ def heatmap(
     text = [[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z]
     shown = [[(None if not math.isfinite(v) else v) for v in row] for row in z]
     xs, ys = [safe(t) for t in x_labels], [safe(t) for t in y_labels]
+    # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
+    x_every, y_every = max(1, cols // 32), max(1, rows // 32)
     fig = go.Figure(
         go.Heatmap(
             z=shown,
@@ -69,10 +71,13 @@ def heatmap(
             showscale=True,
         )
     )
-    fig.update_xaxes(tickvals=list(range(cols)), ticktext=xs, title=x_title, side="top")
-    fig.update_yaxes(tickvals=list(range(rows)), ticktext=ys, title=y_title, autorange="reversed")
+    fig.update_xaxes(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every], title=x_title, side="top")
+    fig.update_yaxes(
+        tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"
+    )
+    row_px = 48 if rows <= 16 else max(6, 720 // rows)
     fig.update_layout(title=title, font=FONT, margin=dict(l=10, r=10, t=90 if title else 60, b=10),
-                      height=height or max(260, 48 * rows + 120))  # fmt: skip
+                      height=height or max(220, row_px * rows + 130))  # fmt: skip
     return fig
 
 
@@ -151,11 +156,11 @@ def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str
         )
     )
     text = bars.mark_text(align="left", dx=4, fontSize=15).encode(text=alt.Text("probability:Q", format=".1%"))
-    return (bars + text).properties(height=40 * len(df) + 30)
+    return (bars + text).properties(height=56 * len(df) + 30)
 
 
-def training_curves(steps: pd.DataFrame, evals: pd.DataFrame, labels: dict[str, str]) -> alt.Chart:
-    """Training loss per step with the validation loss on top, and validation accuracy beside it.
+def training_curves(steps: pd.DataFrame, evals: pd.DataFrame, labels: dict[str, str]) -> tuple[alt.Chart, alt.Chart]:
+    """Training loss per step with the validation loss on top, and the validation accuracy.
 
     ``steps`` has columns step, loss; ``evals`` has step, valid_loss, valid_accuracy. ``labels``
     holds the translated names of the series and axes.
@@ -190,7 +195,7 @@ def training_curves(steps: pd.DataFrame, evals: pd.DataFrame, labels: dict[str, 
         )
         .properties(height=300)
     )
-    return alt.hconcat(loss_chart, acc_chart).resolve_scale(color="independent")
+    return loss_chart, acc_chart
 
 
 def label_balance(counts: dict[str, int], title: str = "") -> alt.Chart:

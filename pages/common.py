@@ -44,20 +44,36 @@ def t(key: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def _switch_language() -> None:
+    """Follow the new language with whatever is still at the old language's default; keep the rest."""
+    new = st.session_state.get("lang") or st.session_state.get("_lang_before", "en")
+    old = st.session_state.get("_lang_before", "en")
+    st.session_state["lang"] = st.session_state["_lang_before"] = new
+    st.query_params["lang"] = new
+    if st.session_state.get("sentence") == DEFAULT_SENTENCE[old]:
+        st.session_state["sentence"] = st.session_state["sentence_input"] = DEFAULT_SENTENCE[new]
+    data = st.session_state.get("data")
+    if data is not None and data.builtin and data.name == DEFAULT_DATASET[old]:
+        del st.session_state["data"]
+
+
 def language_ui() -> None:
-    lang()
+    st.session_state.setdefault("_lang_before", lang())
     st.sidebar.segmented_control(
         "🌐", options=list(LANGUAGES), format_func=LANGUAGES.get, key="lang", label_visibility="collapsed",
-        on_change=lambda: st.query_params.update(lang=st.session_state["lang"] or "en"),
+        on_change=_switch_language,
     )  # fmt: skip
-    if not st.session_state.get("lang"):  # a click on the selected option clears it: keep a language
-        st.session_state["lang"] = "en"
 
 
 # ---- shared, read-only -------------------------------------------------------------------------
+BUNDLED = {"en": ASSETS_CHECKPOINT, "zh": ASSETS_CHECKPOINT.with_name("checkpoint_zh")}
+DEFAULT_DATASET = {"en": "sentiment_en", "zh": "sentiment_zh"}
+
+
 @st.cache_resource(show_spinner=False)
-def bundled_checkpoint() -> Checkpoint:
-    return checkpoint.load(ASSETS_CHECKPOINT)
+def bundled_checkpoint(language: str = "en") -> Checkpoint:
+    """The bundled model for the interface language: English reviews, or Chinese reviews for 中文."""
+    return checkpoint.load(BUNDLED.get(language, ASSETS_CHECKPOINT))
 
 
 @st.cache_resource(show_spinner=False)
@@ -87,7 +103,7 @@ def current_run() -> TrainingRun:
 
 def current_data() -> DataChoice:
     if "data" not in st.session_state:
-        ds = builtin_dataset("sentiment_en")
+        ds = builtin_dataset(DEFAULT_DATASET[lang()])
         st.session_state["data"] = DataChoice(ds.train, ds.valid, ds.name, True)
     return st.session_state["data"]
 
@@ -99,7 +115,7 @@ def current_model() -> ModelChoice:
     trained = run.view().checkpoint
     if trained is not None and (chosen is None or chosen.since < (run.started_at or 0)):
         return ModelChoice(trained, "trained", run.started_at or time.time())
-    return chosen or ModelChoice(bundled_checkpoint(), "bundled", 0.0)
+    return chosen or ModelChoice(bundled_checkpoint(lang()), "bundled", 0.0)
 
 
 def set_model(ckpt: Checkpoint, source: str) -> None:

@@ -41,9 +41,9 @@ st.markdown(t("compare_intro"))
 layer = st.selectbox(t("layer"), range(cfg.n_layers), index=cfg.n_layers - 1, format_func=layer_titles(cfg.n_layers).__getitem__,
                      key="compare_layer")  # fmt: skip
 left, right = st.columns(2)
-for column, key, default in ((left, "compare_a", "good"), (right, "compare_b", "not good")):
+for column, key in ((left, "compare_a"), (right, "compare_b")):
     with column:
-        text = st.text_input(t("compare_sentence"), value=default if ckpt.label_names else "", key=key, max_chars=2000)
+        text = st.text_input(t("compare_sentence"), value=t(f"compare_default_{key[-1]}"), key=key, max_chars=2000)
         try:
             result = inspect_sentence(ckpt, text)
         except InputError:

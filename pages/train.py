@@ -141,11 +141,14 @@ def live() -> None:
         m1.metric(t("metric_status"), t(f"status_{view.status}"))
         m2.metric(t("metric_loss"), f"{last.loss:.4f}")
         m3.metric(t("metric_accuracy"), f"{view.evals[-1].valid_accuracy:.1%}" if view.evals else "—")
-        m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f} {t('steps_per_s')}",
+        m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f}",
                   help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}")  # fmt: skip
         m5.metric(t("metric_device"), view.done.device if view.done else run_device())
         steps, evals = curves_frame(view)
-        st.altair_chart(training_curves(steps, evals, CURVE_LABELS), width="stretch", key="curves")
+        loss_chart, accuracy_chart = training_curves(steps, evals, CURVE_LABELS)
+        left, right = st.columns(2)
+        left.altair_chart(loss_chart, width="stretch", key="loss_curve")
+        right.altair_chart(accuracy_chart, width="stretch", key="accuracy_curve")
     if view.status == "failed":
         st.error(t("train_failed", error=view.error), icon="💥")
     elif view.status == "diverged":
