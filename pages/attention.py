@@ -12,7 +12,7 @@ choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg
 
-sentence = sentence_ui()
+sentence = sentence_ui("attention")
 result = inspect_ui(ckpt, sentence)
 if result is not None:
     left, right = st.columns([1, 2])
@@ -34,7 +34,7 @@ if result is not None:
         st.plotly_chart(attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads)),
                         width="stretch", key="grid_figure")  # fmt: skip
     with tab_cls:
-        st.markdown(t("cls_explain_" + cfg.pooling))
+        st.markdown(t(f"cls_explain_{cfg.pooling}"))
         layer_c = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
                                        format_func=layer_titles(cfg.n_layers).__getitem__, key="cls_layer") or 0  # fmt: skip
         cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head

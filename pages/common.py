@@ -51,7 +51,9 @@ def _switch_language() -> None:
     st.session_state["lang"] = st.session_state["_lang_before"] = new
     st.query_params["lang"] = new
     if st.session_state.get("sentence") == DEFAULT_SENTENCE[old]:
-        st.session_state["sentence"] = st.session_state["sentence_input"] = DEFAULT_SENTENCE[new]
+        st.session_state["sentence"] = DEFAULT_SENTENCE[new]
+        for page in ("attention", "steps"):
+            st.session_state[f"sentence_input_{page}"] = DEFAULT_SENTENCE[new]
     data = st.session_state.get("data")
     if data is not None and data.builtin and data.name == DEFAULT_DATASET[old]:
         del st.session_state["data"]
@@ -160,12 +162,17 @@ def is_chinese(data: DataChoice) -> bool:
     return sum("\u4e00" <= ch <= "\u9fff" for ch in sample) > len(sample) * 0.2
 
 
-def sentence_ui() -> str:
-    """The sentence to open the model up on, shared by the Attention and Step-by-step pages."""
+def sentence_ui(page: str) -> str:
+    """The sentence to open the model up on, shared by the Attention and Step-by-step pages.
+
+    Streamlit forgets a widget's state when the page changes, so the sentence itself lives in
+    ``st.session_state["sentence"]`` and each page's text box starts from it.
+    """
     shared = st.session_state.setdefault("sentence", DEFAULT_SENTENCE[lang()])
-    if "sentence_input" not in st.session_state:  # widget state is dropped on pages without it
-        st.session_state["sentence_input"] = shared
-    value = st.text_input(t("sentence_label"), key="sentence_input", help=t("sentence_help"), max_chars=2000)
+    key = f"sentence_input_{page}"
+    if key not in st.session_state:
+        st.session_state[key] = shared
+    value = st.text_input(t("sentence_label"), key=key, help=t("sentence_help"), max_chars=2000)
     st.session_state["sentence"] = value
     return value
 

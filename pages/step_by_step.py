@@ -12,7 +12,7 @@ choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg
 
-sentence = sentence_ui()
+sentence = sentence_ui("steps")
 result = inspect_ui(ckpt, sentence)
 if result is None:
     st.stop()

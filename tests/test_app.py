@@ -1,0 +1,185 @@
+"""Every page through streamlit's AppTest, in both languages, and the train-then-inspect journey."""
+
+import json
+import re
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/attention.py", "pages/step_by_step.py",
+         "pages/predict.py"]  # fmt: skip
+TITLES = {
+    "en": ["How a Transformer learns", "Data", "Train", "Attention", "Step by step", "Predict"],
+    "zh": ["Transformer 是如何学习的", "数据", "训练", "注意力", "逐步计算", "预测"],
+}
+
+
+def new_app(lang="en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    return at
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_page_renders_in_both_languages(lang):
+    at = new_app(lang)
+    at.run()
+    for page, title in zip(PAGES, TITLES[lang]):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, f"{page}: {[e.value for e in at.exception]}"
+        assert not at.error, f"{page}: {[e.value for e in at.error]}"
+        assert at.title[0].value == title
+
+
+def test_key_widgets_exist():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    labels = {b.label for b in at.button}
+    for name in ("▶ Start", "⏸ Pause", "⏹ Stop", "↺ Reset"):
+        assert name in labels
+    sliders = {s.label for s in at.select_slider}
+    assert {"Layers (N)", "Heads (h)", "d_model", "Feed-forward width", "Learning rate", "Batch size"} <= sliders
+    assert {r.label for r in at.radio} >= {"Positions", "Pooling", "Device"}
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert at.text_input(key="sentence_input_attention").value == "I love this movie!"
+    assert at.metric[0].value == "positive"
+    at.switch_page("pages/step_by_step.py")
+    at.run()
+    assert {s.label for s in at.selectbox} == {"Layer", "Head", "Query token (asking)"}
+    assert len(at.latex) >= 12  # one formula per step
+
+
+def test_empty_sentence_gets_a_message_not_a_traceback():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/attention.py")
+    at.run()
+    at.text_input(key="sentence_input_attention").set_value("   ").run()
+    assert not at.exception
+    assert any("Type a sentence" in w.value for w in at.warning)
+
+
+def test_bad_settings_get_a_clear_message():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.select_slider(key="hp_d_model").set_value(16)
+    at.select_slider(key="hp_n_heads").set_value(8)
+    at.select_slider(key="hp_n_layers").set_value(1)
+    at.run()
+    at.session_state["hp_d_model"] = 16
+    at.session_state["hp_n_heads"] = 8
+    at.run()
+    assert not at.exception
+
+
+@pytest.mark.slow
+def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.session_state["preset"] = "tiny"
+    at.run()
+    # apply the preset as a click would, then shorten the run
+    from model.config import preset
+
+    model_cfg, train_cfg = preset("tiny")
+    at.session_state["hp_d_model"] = model_cfg.d_model
+    at.session_state["hp_n_heads"] = model_cfg.n_heads
+    at.session_state["hp_d_ff"] = 64
+    at.session_state["hp_epochs"] = 3
+    at.run()
+    start = next(b for b in at.button if b.label == "▶ Start")
+    start.click().run()
+    run = at.session_state["run"]
+    assert run.join(timeout=120), "training did not finish"
+    assert run.status == "done", run.error
+    at.run()
+    assert not at.exception
+    assert any(m.label == "Validation accuracy" for m in at.metric)
+    trained = run.view().checkpoint
+    assert trained.model.cfg.d_model == model_cfg.d_model and trained.model.cfg.n_layers == model_cfg.n_layers
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert not at.exception
+    assert any("the one you trained" in c.value for c in at.caption)
+    # the prediction shown is the trained model's own
+    from model.inspect import inspect_sentence
+
+    expected = inspect_sentence(trained, "I love this movie!").prediction
+    assert at.metric[0].value == expected
+
+
+def test_strings_are_complete_in_both_languages():
+    en = json.loads((ROOT / "assets/i18n/en.json").read_text(encoding="utf-8"))
+    zh = json.loads((ROOT / "assets/i18n/zh.json").read_text(encoding="utf-8"))
+    assert set(en) == set(zh)
+    used = set()
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")]:
+        used |= set(re.findall(r"\bt\(\s*[\"']([a-z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
+    assert used and not used - set(en), used - set(en)
+    for key, text in zh.items():  # the same {placeholders} in both languages
+        assert set(re.findall(r"{(\w+)", text)) == set(re.findall(r"{(\w+)", en[key])), key
+    chinese = sum(bool(re.search(r"[\u4e00-\u9fff]", v)) for v in zh.values())
+    assert chinese > 0.8 * len(zh)
+
+
+def test_training_run_worker_lifecycle():
+    from model.config import preset
+    from model.data import load_builtin
+    from model.session import TrainingRun
+
+    ds = load_builtin("colour")
+    model_cfg, train_cfg = preset("tiny", epochs=200)
+    run = TrainingRun()
+    run.start(ds.train, ds.valid, model_cfg, train_cfg, ["the red car"])
+    with pytest.raises(RuntimeError, match="already training"):
+        run.start(ds.train, ds.valid, model_cfg, train_cfg)
+    deadline = time.time() + 30
+    while not run.view().steps and time.time() < deadline:
+        time.sleep(0.05)
+    run.pause()
+    assert run.status == "paused"
+    n = len(run.view().steps)
+    time.sleep(0.3)
+    assert len(run.view().steps) in (n, n + 1)
+    run.resume()
+    run.stop()
+    assert run.join(10) and run.status == "stopped" and run.view().checkpoint is not None
+    assert run.view().snapshots[0].step == 0
+    run.reset()
+    assert run.status == "idle" and not run.view().steps
+
+
+def test_an_abandoned_run_ends_by_itself():
+    from model.config import preset
+    from model.data import load_builtin
+    from model.session import TrainingRun
+
+    ds = load_builtin("colour")
+    run = TrainingRun(abandon_after=0.5)
+    run.start(ds.train, ds.valid, *preset("tiny", epochs=500))
+    assert run.join(timeout=30), "the worker kept running with nobody watching"
+    assert run.status == "stopped"
+
+
+def test_the_sentence_follows_the_student_across_pages():
+    at = new_app()
+    at.run()
+    at.switch_page("pages/attention.py")
+    at.run()
+    at.text_input(key="sentence_input_attention").set_value("not good at all").run()
+    at.switch_page("pages/step_by_step.py")
+    at.run()
+    assert at.text_input(key="sentence_input_steps").value == "not good at all"
+    tokens = [o for o in at.selectbox(key="steps_query").options]
+    assert tokens == ["0: [CLS]", "1: not", "2: good", "3: at", "4: all"]

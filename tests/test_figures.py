@@ -1,0 +1,97 @@
+"""The figure builders draw what they are given: the tokens on the axes, the trace's values."""
+
+import pandas as pd
+import torch
+
+from figures import (
+    architecture_dot,
+    attention_grid,
+    attention_heads,
+    confusion_matrix,
+    heatmap,
+    probabilities,
+    safe,
+    token_bars,
+    training_curves,
+)
+from model.checkpoint import Checkpoint
+from model.inspect import head_steps, inspect_sentence, what_if_weights
+
+
+def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
+    tokens = ["[CLS]", "the", "film", "the"]  # a repeated token keeps its own row
+    w = torch.softmax(torch.randn(4, 4), -1)
+    fig = heatmap(w, tokens, tokens)
+    trace = fig.data[0]
+    assert fig.layout.xaxis.ticktext == tuple(tokens) and fig.layout.yaxis.ticktext == tuple(tokens)
+    assert torch.allclose(torch.tensor(trace.z), w)
+    assert trace.customdata[1][2] == ["the", "film"]  # hover: query -> key
+
+
+def test_html_in_tokens_is_escaped():
+    fig = heatmap([[1.0]], ["<img src=x onerror=alert(1)>"], ["<b>"])
+    assert fig.layout.xaxis.ticktext == ("&lt;img src=x onerror=alert(1)&gt;",)
+    assert safe("<script>") == "&lt;script&gt;"
+
+
+def test_attention_figures_show_the_trace(tokenizer, tiny_model):
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    result = inspect_sentence(ckpt, "I love this movie!")
+    layer = result.trace.layers[1].steps.weights[0]  # (H, T, T)
+    fig = attention_heads(layer, result.tokens, [f"h{h}" for h in range(4)])
+    assert len(fig.data) == 4
+    for h in range(4):
+        assert torch.allclose(torch.tensor(fig.data[h].z), layer[h])
+    assert fig.layout.xaxis.ticktext == tuple(result.tokens)
+    grid = attention_grid(torch.stack([lt.steps.weights[0] for lt in result.trace.layers]), result.tokens,
+                          ["L0", "L1"], ["h0", "h1", "h2", "h3"])  # fmt: skip
+    assert len(grid.data) == 8
+    assert torch.allclose(torch.tensor(grid.data[5].z), result.trace.layers[1].steps.weights[0, 1])
+
+
+def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    result = inspect_sentence(ckpt, "She doesn't like this book.")
+    for query in (0, 3):
+        s = head_steps(result, tiny_model, layer=1, head=2, query=query)
+        assert torch.allclose(s.x_norm @ s.W_Q + s.b_Q, s.q, atol=1e-5)
+        assert torch.allclose(s.x_norm @ s.W_V + s.b_V, s.v, atol=1e-5)
+        assert torch.allclose(s.q @ s.k.T, s.scores, atol=1e-5)
+        assert torch.allclose(s.exp / s.row_sum, s.weights[query], atol=1e-6)
+        assert torch.allclose(s.weights @ s.v, s.output, atol=1e-5)
+        assert torch.allclose(s.concat @ s.W_O + s.b_O, s.attn_out, atol=1e-5)
+        assert torch.allclose(s.concat[:, 2 * s.d_k : 3 * s.d_k], s.output)
+        assert torch.allclose(s.x + s.attn_out, s.residual, atol=1e-6)
+    # the what-if with its defaults reproduces the model; without scaling the softmax is peakier
+    assert torch.allclose(what_if_weights(s.scores + s.mask, s.d_k), s.weights, atol=1e-6)
+    sharper = what_if_weights(s.scores + s.mask, s.d_k, scale=False)
+    assert sharper.max(-1).values.mean() >= s.weights.max(-1).values.mean()
+    flatter = what_if_weights(s.scores + s.mask, s.d_k, temperature=5.0)
+    assert flatter.max(-1).values.mean() <= s.weights.max(-1).values.mean()
+
+
+def test_charts_carry_their_data():
+    chart = probabilities(["neg", "pos"], [0.25, 0.75])
+    assert chart.to_dict()["datasets"]  # the data travel with the spec
+    assert list(chart.data["probability"]) == [0.25, 0.75]
+    bars = token_bars([0.1, 0.9], ["[CLS]", "good"], "t", "weight")
+    assert list(bars.data["token"]) == ["[CLS]", "good"] and list(bars.data["weight"]) == [0.1, 0.9]
+    steps = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 0.6, 0.5]})
+    evals = pd.DataFrame({"step": [3], "valid_loss": [0.55], "valid_accuracy": [0.8]})
+    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    loss, accuracy = training_curves(steps, evals, labels)
+    assert list(loss.data["loss"]) == [0.7, 0.6, 0.5, 0.55]
+    assert list(loss.data["series"]) == ["train_loss"] * 3 + ["valid_loss"]
+    assert list(accuracy.data["valid_accuracy"]) == [0.8]
+
+
+def test_confusion_matrix_counts():
+    fig = confusion_matrix(["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"title": "", "predicted": "p", "true": "t"})
+    assert [list(row) for row in fig.data[0].z] == [[1, 1], [1, 2]]
+
+
+def test_architecture_uses_the_models_sizes():
+    dot = architecture_dot(3, 64, 8, 256, "cls", 5, {k: k for k in ("tokens", "embedding", "position", "block",
+                                                                     "attention", "ffn", "pooling", "classifier",
+                                                                     "probabilities", "residual")})  # fmt: skip
+    assert "3 × block" in dot and "8 × softmax" in dot and "64 → 256 → 64" in dot and "64 → 5" in dot
