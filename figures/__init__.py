@@ -8,13 +8,12 @@ text, so a sentence with a repeated word ("the ... the") keeps one row per token
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 ATTENTION_SCALE = "Blues"
 SIGNED_SCALE = "RdBu"
@@ -26,11 +25,19 @@ def safe(label: str) -> str:
     return html.escape(str(label), quote=False)
 
 
-def _tolist(matrix) -> list[list[float]]:
+def _array(matrix) -> np.ndarray:
+    """A float numpy array: Plotly validates numpy arrays in one go, nested lists element by element."""
     if hasattr(matrix, "detach"):
-        matrix = matrix.detach().cpu().float()
-        return matrix.tolist()
-    return [list(map(float, row)) for row in matrix]
+        return matrix.detach().cpu().float().numpy()
+    return np.asarray(matrix, dtype=float)
+
+
+def _pairs(ys: Sequence[str], xs: Sequence[str]) -> np.ndarray:
+    """customdata for hover: [row token, column token] for every cell, as one numpy array."""
+    grid = np.empty((len(ys), len(xs), 2), dtype=object)
+    grid[:, :, 0] = np.asarray(ys, dtype=object)[:, None]
+    grid[:, :, 1] = np.asarray(xs, dtype=object)[None, :]
+    return grid
 
 
 def heatmap(
@@ -45,86 +52,101 @@ def heatmap(
     digits: int = 2,
     height: int | None = None,
 ) -> go.Figure:
-    """One annotated heatmap; hover shows the row token, the column token and the exact value."""
-    z = _tolist(matrix)
-    rows, cols = len(z), len(z[0]) if z else 0
-    finite = [v for row in z for v in row if math.isfinite(v)]
-    bound = max((abs(v) for v in finite), default=1.0) or 1.0
-    text = [[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z]
-    shown = [[(None if not math.isfinite(v) else v) for v in row] for row in z]
+    """One annotated heatmap; hover shows the row token, the column token and the exact value.
+
+    -inf (a masked score) is drawn as an empty cell and written as −∞.
+    """
+    z = _array(matrix)
+    rows, cols = z.shape
+    finite = np.isfinite(z)
+    bound = float(np.abs(z[finite]).max()) if finite.any() else 1.0
+    bound = bound or 1.0
+    shown = np.where(finite, z, np.nan)
     xs, ys = [safe(t) for t in x_labels], [safe(t) for t in y_labels]
+    small = annotate and rows * cols <= 400
+    text = None
+    if small:  # numbers written in the cells only where they fit
+        text = np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
     # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
     x_every, y_every = max(1, cols // 32), max(1, rows // 32)
-    fig = go.Figure(
-        go.Heatmap(
-            z=shown,
-            x=list(range(cols)),
-            y=list(range(rows)),
-            text=text,
-            texttemplate="%{text}" if annotate and rows * cols <= 400 else None,
-            customdata=[[[ys[r], xs[c]] for c in range(cols)] for r in range(rows)],
-            hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{text}<extra></extra>",
-            colorscale=SIGNED_SCALE if signed else ATTENTION_SCALE,
-            zmid=0 if signed else None,
-            zmin=-bound if signed else None,
-            zmax=bound if signed else None,
-            showscale=True,
-        )
+    trace = dict(
+        type="heatmap",
+        z=shown,
+        x=np.arange(cols),
+        y=np.arange(rows),
+        customdata=_pairs(ys, xs),
+        hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra></extra>",
+        colorscale=SIGNED_SCALE if signed else ATTENTION_SCALE,
+        showscale=True,
     )
-    fig.update_xaxes(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every], title=x_title, side="top")
-    fig.update_yaxes(
-        tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"
-    )
+    if small:
+        trace.update(text=text, texttemplate="%{text}")
+    if signed:
+        trace.update(zmid=0, zmin=-bound, zmax=bound)
     row_px = 48 if rows <= 16 else max(6, 720 // rows)
-    fig.update_layout(title=title, font=FONT, margin=dict(l=10, r=10, t=90 if title else 60, b=10),
-                      height=height or max(220, row_px * rows + 130))  # fmt: skip
+    layout = dict(
+        title=title,
+        font=FONT,
+        margin=dict(l=10, r=10, t=110 if title else 60, b=10),
+        height=height or max(220, row_px * rows + 130),
+        xaxis=dict(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every], title=x_title, side="top"),
+        yaxis=dict(tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"),
+    )
+    # One dict, validated once: far faster than go.Heatmap plus three update_* calls.
+    fig = go.Figure(data=[trace], layout=layout)
     return fig
 
 
 def attention_heads(weights, tokens: Sequence[str], head_titles: Sequence[str], title: str = "") -> go.Figure:
     """Every head of one layer side by side: weights is (H, T, T), rows are queries, columns keys."""
-    w = [_tolist(weights[h]) for h in range(len(head_titles))]
+    w = [_array(weights[h]) for h in range(len(head_titles))]
     return _grid([w], tokens, [list(head_titles)], title)
 
 
 def attention_grid(layers_weights, tokens: Sequence[str], row_titles: Sequence[str], head_titles: Sequence[str]):
     """All layers x heads: layers_weights is (L, H, T, T)."""
-    grid = [[_tolist(layers_weights[layer][h]) for h in range(len(head_titles))] for layer in range(len(row_titles))]
+    grid = [[_array(layers_weights[layer][h]) for h in range(len(head_titles))] for layer in range(len(row_titles))]
     titles = [[f"{r} · {c}" for c in head_titles] for r in row_titles]
     return _grid(grid, tokens, titles, "")
 
 
-def _grid(grid: list[list[list[list[float]]]], tokens, titles, title) -> go.Figure:
+def _grid(grid: list[list[np.ndarray]], tokens, titles, title) -> go.Figure:
+    """Heatmaps in rows and columns sharing one colour scale (0 to 1).
+
+    The layout is written out directly instead of with make_subplots: one validation of the
+    whole figure instead of one per axis keeps the page fast (see bench: page_figures_ms).
+    """
     n_rows, n_cols = len(grid), len(grid[0])
     labels = [safe(t) for t in tokens]
     T = len(tokens)
-    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=[t for row in titles for t in row],
-                        horizontal_spacing=0.04, vertical_spacing=0.08 if n_rows > 1 else 0.0)  # fmt: skip
+    pairs = _pairs(labels, labels)
+    ticks = list(range(T))
+    gap_x, gap_y = 0.04, 0.08 if n_rows > 1 else 0.0
+    width, height = (1 - gap_x * (n_cols - 1)) / n_cols, (1 - gap_y * (n_rows - 1)) / n_rows
+    traces, layout, annotations = [], {}, []
     for r in range(n_rows):
         for c in range(n_cols):
-            z = grid[r][c]
-            fig.add_trace(
-                go.Heatmap(
-                    z=z,
-                    x=list(range(T)),
-                    y=list(range(T)),
-                    coloraxis="coloraxis",
-                    customdata=[[[labels[i], labels[j]] for j in range(T)] for i in range(T)],
-                    hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.4f}<extra>"
-                    + safe(titles[r][c])
-                    + "</extra>",
-                ),  # fmt: skip
-                row=r + 1,
-                col=c + 1,
-            )
-            fig.update_xaxes(tickvals=list(range(T)), ticktext=labels, tickangle=-60, row=r + 1, col=c + 1)
-            fig.update_yaxes(tickvals=list(range(T)), ticktext=labels if c == 0 else [""] * T,
-                             autorange="reversed", row=r + 1, col=c + 1)  # fmt: skip
-    fig.update_layout(
-        title=title, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1), font=dict(size=13),
-        height=max(300, n_rows * (28 * T + 150)), margin=dict(l=10, r=10, t=60, b=10),
+            n = r * n_cols + c + 1
+            suffix = "" if n == 1 else str(n)
+            x0, y1 = c * (width + gap_x), 1 - r * (height + gap_y)
+            x_domain = [max(0.0, x0), min(1.0, x0 + width)]  # clamped: float rounding may step outside [0, 1]
+            y_domain = [max(0.0, y1 - height), min(1.0, y1)]
+            traces.append(dict(
+                type="heatmap", z=grid[r][c], x=np.arange(T), y=np.arange(T), coloraxis="coloraxis",
+                customdata=pairs, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra>" + safe(titles[r][c]) + "</extra>",
+            ))  # fmt: skip
+            layout[f"xaxis{suffix}"] = dict(domain=x_domain, anchor=f"y{suffix}", tickvals=ticks,
+                                            ticktext=labels, tickangle=-60)  # fmt: skip
+            layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", tickvals=ticks,
+                                            ticktext=labels if c == 0 else [""] * T, autorange="reversed")  # fmt: skip
+            annotations.append(dict(text=safe(titles[r][c]), x=x0 + width / 2, y=y1, xref="paper", yref="paper",
+                                    xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))  # fmt: skip
+    layout.update(
+        title=title, annotations=annotations, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1),
+        font=dict(size=13), height=max(300, n_rows * (28 * T + 150)), margin=dict(l=10, r=10, t=60, b=10),
     )  # fmt: skip
-    return fig
+    return go.Figure(data=traces, layout=layout)
 
 
 def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str) -> alt.Chart:

@@ -33,6 +33,7 @@ PROBE_SENTENCES = {
 # At most this many runs train at once on one server; more would slow every class member down.
 MAX_CONCURRENT_RUNS = 4
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+_THREADS = torch.get_num_threads()
 
 
 class ServerBusy(RuntimeError):
@@ -145,6 +146,8 @@ class TrainingRun:
 
     def _work(self, train_set, valid_set, model_cfg, train_cfg, probes, description) -> None:
         try:
+            # A new thread gets its own OpenMP team; size it like the main thread's explicitly.
+            torch.set_num_threads(_THREADS)
             torch.manual_seed(train_cfg.seed)
             tokenizer = Tokenizer.train(train_set.texts, train_cfg.vocab_size, train_cfg.tokenizer)
             model_cfg = with_vocab(model_cfg, tokenizer.vocab_size, len(train_set.label_names))

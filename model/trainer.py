@@ -178,7 +178,10 @@ def make_optimizer(model: TransformerClassifier, cfg: TrainConfig) -> torch.opti
     for name, p in model.named_parameters():
         (decay if p.dim() >= 2 and "embedding" not in name else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98), eps=1e-8)
+    # The fused kernel updates every tensor in one pass: about 3x faster than the per-tensor loop
+    # on the CPU, where the 8000 x d_model embedding is most of the parameters (bench/RESULTS.md).
+    fused = all(p.device.type in ("cpu", "cuda") for p in model.parameters())
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98), eps=1e-8, fused=fused)
 
 
 @torch.no_grad()
@@ -296,7 +299,7 @@ def train(
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"), foreach=True)
             if not torch.isfinite(grad_norm):
                 reason = (
                     f"diverged: the gradient became {float(grad_norm)} at step {step + 1}; try a smaller learning rate"

@@ -25,7 +25,7 @@ def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     trace = fig.data[0]
     assert fig.layout.xaxis.ticktext == tuple(tokens) and fig.layout.yaxis.ticktext == tuple(tokens)
     assert torch.allclose(torch.tensor(trace.z), w)
-    assert trace.customdata[1][2] == ["the", "film"]  # hover: query -> key
+    assert list(trace.customdata[1][2]) == ["the", "film"]  # hover: query -> key
 
 
 def test_html_in_tokens_is_escaped():
@@ -86,7 +86,9 @@ def test_charts_carry_their_data():
 
 
 def test_confusion_matrix_counts():
-    fig = confusion_matrix(["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"title": "", "predicted": "p", "true": "t"})
+    fig = confusion_matrix(
+        ["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"title": "", "predicted": "p", "true": "t"}
+    )
     assert [list(row) for row in fig.data[0].z] == [[1, 1], [1, 2]]
 
 

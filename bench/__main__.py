@@ -1,0 +1,325 @@
+"""Benchmarks, each measured against a reference in the same run.
+
+    python -m bench            # the full run recorded in bench/RESULTS.md
+    python -m bench --quick    # the same measurements, smaller, in under a minute on 2 CPU cores
+
+Prints a table, then as its last line one JSON object with every figure. Nothing is a constant:
+each number is measured here, now, on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.sst_like import generate  # noqa: E402
+from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
+from model.config import ModelConfig, TrainConfig, preset, with_vocab  # noqa: E402
+from model.data import Dataset, load_builtin  # noqa: E402
+from model.inspect import head_steps, inspect_sentence, what_if_weights  # noqa: E402
+from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
+from model.tokenizer import Tokenizer  # noqa: E402
+from model.trainer import EncodedSet, bucketed_batches, lr_at, make_optimizer, pick_device, train  # noqa: E402
+from model.transformer import TransformerClassifier  # noqa: E402
+
+
+class ReferenceClassifier(nn.Module):
+    """The same classifier built from torch.nn.TransformerEncoder: same sizes, pre-norm, mean pooling."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.position_embedding = nn.Embedding(cfg.max_len, cfg.d_model)
+        layer = nn.TransformerEncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.dropout, activation=cfg.activation,
+                                           batch_first=True, norm_first=True)  # fmt: skip
+        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, norm=nn.LayerNorm(cfg.d_model),
+                                             enable_nested_tensor=False)  # fmt: skip
+        self.head = nn.Linear(cfg.d_model, cfg.n_classes)
+
+    def forward(self, ids, mask):
+        T = ids.size(1)
+        x = self.token_embedding(ids) * math.sqrt(self.cfg.d_model) + self.position_embedding.weight[:T]
+        x = self.encoder(x, src_key_padding_mask=~mask.bool())
+        keep = mask.to(x.dtype).unsqueeze(-1)
+        return self.head((x * keep).sum(1) / keep.sum(1))
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def peak_matmul_flops(device: torch.device, n: int = 2048) -> float:
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    a @ b
+    sync()
+
+    def run():
+        a @ b
+        sync()
+
+    return 2 * n**3 / min(timed(run, 5))
+
+
+def training_flops(model: TransformerClassifier, batches: list[torch.Tensor], lengths: torch.Tensor) -> float:
+    """6 x non-embedding parameters x tokens, plus attention (QKᵀ and A·V: 12·L·B·T²·D for forward and backward)."""
+    n_params = model.num_parameters(non_embedding=True)
+    cfg = model.cfg
+    total = 0.0
+    for idx in batches:
+        B, T = len(idx), int(lengths[idx].max())
+        total += 6 * n_params * B * T + 12 * cfg.n_layers * B * T * T * cfg.d_model
+    return total
+
+
+def reference_steps(model, data: EncodedSet, batches, cfg: TrainConfig, device) -> float:
+    """The same loop as our trainer's (AdamW, schedule, clipping, same batches) for the reference model."""
+    optimizer = make_optimizer(model, cfg)
+    model.to(device).train()
+    samples = 0
+    t0 = time.perf_counter()
+    for step, idx in enumerate(batches):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at((step + 1) / len(batches), cfg)
+        ids, mask, labels = data.batch(idx, device)
+        loss = nn.functional.cross_entropy(model(ids, mask), labels)
+        loss.item()  # our trainer reads the loss every step too
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+        optimizer.step()
+        samples += len(idx)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return samples / (time.perf_counter() - t0)
+
+
+def our_trainer(model_cfg, train_cfg, tokenizer, subset: Dataset, valid: Dataset) -> float:
+    torch.manual_seed(train_cfg.seed)
+    model = TransformerClassifier(model_cfg)
+    done = list(train(model, tokenizer, subset, valid, train_cfg))[-1]
+    return done.samples_per_second
+
+
+def bench_throughput(quick: bool, device: torch.device) -> dict:
+    rows, _ = generate(0, n_train=8_000 if quick else 30_000, n_dev=100)
+    texts, labels = [t for t, _ in rows], [y for _, y in rows]
+    model_cfg, train_cfg = preset("small", device=device.type)
+    tokenizer = Tokenizer.train(texts, train_cfg.vocab_size)
+    model_cfg = with_vocab(model_cfg, tokenizer.vocab_size, 2)
+    steps = 40 if quick else 150
+    subset = Dataset(texts[: steps * train_cfg.batch_size], labels[: steps * train_cfg.batch_size], ["0", "1"])
+    valid = Dataset(texts[-100:], labels[-100:], ["0", "1"])
+    # eval_every beyond the run: a pure training measurement, as for the reference
+    train_cfg = TrainConfig(**{**train_cfg.__dict__, "epochs": 1, "eval_every": 10**6})
+    data = EncodedSet.build(subset, tokenizer, model_cfg.max_len)
+    batches = bucketed_batches(data.lengths, train_cfg.batch_size, torch.Generator().manual_seed(train_cfg.seed))
+    ours, reference = [], []
+    our_trainer(model_cfg, train_cfg, tokenizer, subset, valid)  # warm-up both
+    reference_steps(ReferenceClassifier(model_cfg), data, batches[:5], train_cfg, device)
+    for _ in range(2 if quick else 3):  # interleaved rounds: the machine's mood hits both alike
+        ours.append(our_trainer(model_cfg, train_cfg, tokenizer, subset, valid))
+        torch.manual_seed(train_cfg.seed)
+        reference.append(reference_steps(ReferenceClassifier(model_cfg), data, batches, train_cfg, device))
+    ours_sps, ref_sps = statistics.median(ours), statistics.median(reference)
+    flops_per_sample = training_flops(TransformerClassifier(model_cfg), batches, data.lengths) / len(subset)
+    peak = peak_matmul_flops(device)
+    return {
+        "samples_per_second": ours_sps,
+        "reference_samples_per_second": ref_sps,
+        "throughput_ratio_vs_torch_encoder": ours_sps / ref_sps,
+        "model_tflops": ours_sps * flops_per_sample / 1e12,
+        "peak_matmul_tflops": peak / 1e12,
+        "mfu": ours_sps * flops_per_sample / peak,
+    }
+
+
+def bench_time_to_90(device: torch.device) -> dict:
+    ds = load_builtin("sentiment_en")
+    model_cfg, train_cfg = preset("small", device=device.type)
+    tokenizer = Tokenizer.train(ds.train.texts, train_cfg.vocab_size)
+    model = TransformerClassifier(with_vocab(model_cfg, tokenizer.vocab_size, 2))
+    first, final = None, None
+    for record in train(model, tokenizer, ds.train, ds.valid, train_cfg):
+        if record.kind == "eval" and record.valid_accuracy >= 0.9 and first is None:
+            first = record.elapsed
+        if record.kind == "done":
+            final = record.valid_accuracy
+    return {"time_to_90_seconds": first, "sentiment_en_final_accuracy": final}
+
+
+def twenty_token_sentence(ckpt) -> str:
+    words = "the acting was good but the ending of this long film was far too slow and dull for me".split()
+    sentence = " ".join(words)
+    assert len(ckpt.tokenizer.encode(sentence, 64).ids) >= 19
+    while len(ckpt.tokenizer.encode(sentence, 64).ids) > 20:
+        sentence = sentence.rsplit(" ", 1)[0]
+    return sentence
+
+
+def bench_inspect(quick: bool) -> dict:
+    from figures import (
+        attention_grid,
+        attention_heads,
+        heatmap,
+        probabilities,
+        token_bars,
+    )
+
+    ckpt = load(ASSETS_CHECKPOINT)
+    sentence = twenty_token_sentence(ckpt)
+    n_tokens = len(ckpt.tokenizer.encode(sentence, 64).ids)
+    for _ in range(10):
+        inspect_sentence(ckpt, sentence)
+    times = timed(lambda: inspect_sentence(ckpt, sentence), 100 if quick else 400)
+    cfg = ckpt.model.cfg
+
+    def all_figures():
+        r = inspect_sentence(ckpt, sentence)
+        tok, heads = r.tokens, [f"head {h}" for h in range(cfg.n_heads)]
+        layers = [f"layer {i}" for i in range(cfg.n_layers)]
+        figs = [probabilities(r.label_names, r.probabilities),
+                attention_heads(r.trace.layers[-1].steps.weights[0], tok, heads),
+                attention_grid(torch.stack([lt.steps.weights[0] for lt in r.trace.layers]), tok, layers, heads)]  # fmt: skip
+        cls_rows = r.trace.layers[-1].steps.weights[0, :, 0, :]
+        figs += [heatmap(cls_rows, tok, heads), token_bars(cls_rows.mean(0).tolist(), tok, "", "w"),
+                 token_bars(r.trace.pooling_weights[0].tolist(), tok, "", "w")]  # fmt: skip
+        s = head_steps(r, ckpt.model, 0, 0, 0)
+        dims, dh = [str(i) for i in range(cfg.d_model)], [str(i) for i in range(s.d_k)]
+        for matrix, xs, ys in ((s.x_norm, dims, tok), (s.W_Q, dh, dims), (s.W_K, dh, dims), (s.W_V, dh, dims),
+                               (s.q, dh, tok), (s.k, dh, tok), (s.v, dh, tok), (s.scores, tok, tok),
+                               (s.scaled, tok, tok), ([s.mask.tolist()], tok, ["mask"]), (s.weights, tok, tok),
+                               (s.output, dh, tok), (s.concat, dims, tok), (s.attn_out, dims, tok),
+                               (s.residual, dims, tok)):  # fmt: skip
+            figs.append(heatmap(matrix, xs, ys, signed=True))
+        changed = what_if_weights(s.scores + s.mask, s.d_k, temperature=2.0)
+        figs += [heatmap(changed, tok, tok), token_bars(s.weights[0].tolist(), tok, "", "w"),
+                 token_bars(changed[0].tolist(), tok, "", "w")]  # fmt: skip
+        return figs
+
+    all_figures()
+    figure_times = timed(all_figures, 10 if quick else 30)
+    return {
+        "inspect_tokens": n_tokens,
+        "inspect_ms_p50": 1000 * statistics.median(times),
+        "inspect_ms_p95": 1000 * statistics.quantiles(times, n=20)[-1],
+        "page_figures_ms_p50": 1000 * statistics.median(figure_times),
+        "page_figures_count": len(all_figures()),
+    }
+
+
+def bench_streaming(quick: bool, device: torch.device) -> dict:
+    ds = load_builtin("sentiment_en")
+    model_cfg, train_cfg = preset("small", device=device.type, epochs=1 if quick else 3)
+    tokenizer = Tokenizer.train(ds.train.texts, train_cfg.vocab_size)
+    cfg = with_vocab(model_cfg, tokenizer.vocab_size, 2)
+    bare, worker = [], []
+    for _ in range(2 if quick else 3):
+        torch.manual_seed(0)
+        bare.append(
+            list(train(TransformerClassifier(cfg), tokenizer, ds.train, ds.valid, train_cfg))[-1].samples_per_second
+        )
+        run = TrainingRun()
+        run.start(ds.train, ds.valid, model_cfg, train_cfg, PROBE_SENTENCES["en"])
+        while run.thread_alive:  # poll as the page's fragment does
+            run.heartbeat()
+            run.view()
+            time.sleep(0.5)
+        worker.append(run.view().done.samples_per_second)
+    return {"streaming_overhead_ratio": statistics.median(worker) / statistics.median(bare)}
+
+
+def bench_app_rss(timeout: float = 240) -> dict:
+    """Peak RSS of `streamlit run app.py` after training the default preset once and serving Attention."""
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        return {"app_peak_rss_mb": None}
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import ARGS, _free_port
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                               "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+            page = browser.new_page()
+            deadline = time.time() + 60
+            while True:
+                try:
+                    page.goto(f"{url}/train", timeout=5000)
+                    break
+                except Exception:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.5)
+            page.get_by_role("button", name="▶ Start").click(timeout=60_000)
+            page.get_by_text("Results").wait_for(timeout=timeout * 1000)
+            page.goto(f"{url}/attention")
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(2000)
+            browser.close()
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+        return {"app_peak_rss_mb": peak_kb / 1024}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="smaller runs, under a minute on 2 CPU cores")
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--no-app", action="store_true", help="skip the app memory measurement")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    t0 = time.perf_counter()
+    results: dict = {"device": str(device), "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+                     "machine": platform.processor() or platform.machine(), "torch": torch.__version__}  # fmt: skip
+    results.update(bench_throughput(args.quick, device))
+    results.update(bench_time_to_90(device))
+    results.update(bench_inspect(args.quick))
+    results.update(bench_streaming(args.quick, device))
+    results.update({"app_peak_rss_mb": None} if args.quick or args.no_app else bench_app_rss())
+    results["bench_seconds"] = time.perf_counter() - t0
+    targets = {"throughput_ratio_vs_torch_encoder": (">=", 1.5), "mfu": (">=", 0.35), "time_to_90_seconds": ("<", 20),
+               "inspect_ms_p50": ("<", 10), "page_figures_ms_p50": ("<", 150), "streaming_overhead_ratio": (">=", 0.9),
+               "app_peak_rss_mb": ("<", 1000)}  # fmt: skip
+    print(f"{'measure':38} {'value':>12}  target")
+    for key, value in results.items():
+        target = targets.get(key)
+        shown = f"{value:12.3f}" if isinstance(value, float) else f"{value!s:>12}"
+        verdict = ""
+        if target and isinstance(value, (int, float)):
+            ok = value >= target[1] if target[0] == ">=" else value < target[1]
+            verdict = f"  {target[0]} {target[1]}  {'met' if ok else 'NOT met'}"
+        print(f"{key:38} {shown}{verdict}")
+    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
