@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 ATTENTION_SCALE = "Blues"
 SIGNED_SCALE = "RdBu"
 FONT = dict(size=15)
+PALETTE = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261", "#457b9d"]
 
 
 def safe(label: str) -> str:
@@ -149,36 +150,37 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles, title) -> go.Figure:
     return go.Figure(data=traces, layout=layout)
 
 
-def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str) -> alt.Chart:
+def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str) -> go.Figure:
     """How much each token gets, e.g. the [CLS] query's attention: one bar per token, in order."""
-    df = pd.DataFrame({"position": range(len(tokens)), "token": list(tokens), value_title: [float(v) for v in values]})
-    df["label"] = [f"{i} {t}" for i, t in zip(df.position, df.token)]
-    return (
-        alt.Chart(df, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X("label:N", sort=list(df.label), title=None, axis=alt.Axis(labelAngle=-45, labelFontSize=14)),
-            y=alt.Y(f"{value_title}:Q", title=value_title),
-            tooltip=["token", alt.Tooltip(f"{value_title}:Q", format=".4f")],
-        )
-        .properties(height=260)
-    )
+    labels = [safe(t) for t in tokens]
+    values = [float(v) for v in values]
+    trace = dict(
+        type="bar", x=list(range(len(labels))), y=values, customdata=labels, marker=dict(color="#2563eb"),
+        text=[f"{v:.2f}" for v in values], textposition="outside",
+        hovertemplate="%{customdata}<br>%{y:.6f}<extra></extra>",
+    )  # fmt: skip
+    layout = dict(
+        title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        xaxis=dict(tickvals=list(range(len(labels))), ticktext=labels, tickangle=-45),
+        yaxis=dict(title=value_title, rangemode="tozero"),
+    )  # fmt: skip
+    return go.Figure(data=[trace], layout=layout)
 
 
-def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str = "") -> alt.Chart:
-    df = pd.DataFrame({"label": list(label_names), "probability": [float(p) for p in probs]})
-    bars = (
-        alt.Chart(df, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            y=alt.Y("label:N", sort=list(label_names), title=None, axis=alt.Axis(labelFontSize=15)),
-            color=alt.Color("label:N", legend=None),
-            tooltip=["label", alt.Tooltip("probability:Q", format=".2%")],
-        )
-    )
-    text = bars.mark_text(align="left", dx=4, fontSize=15).encode(text=alt.Text("probability:Q", format=".1%"))
-    return (bars + text).properties(height=56 * len(df) + 30)
+def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str = "") -> go.Figure:
+    """One horizontal bar per class, 0 to 100%."""
+    labels = [safe(n) for n in label_names]
+    probs = [float(p) for p in probs]
+    trace = dict(
+        type="bar", orientation="h", x=probs, y=labels, text=[f"{p:.1%}" for p in probs], textposition="auto",
+        marker=dict(color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))]),
+        hovertemplate="%{y}: %{x:.4%}<extra></extra>",
+    )  # fmt: skip
+    layout = dict(
+        title=title, font=FONT, height=56 * len(labels) + 60, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
+        xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"),
+    )  # fmt: skip
+    return go.Figure(data=[trace], layout=layout)
 
 
 def training_curves(steps: pd.DataFrame, evals: pd.DataFrame, labels: dict[str, str]) -> tuple[alt.Chart, alt.Chart]:

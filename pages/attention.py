@@ -5,7 +5,16 @@ import streamlit as st
 import torch
 
 from figures import attention_grid, attention_heads, heatmap, probabilities, token_bars
-from pages.common import current_data, current_run, head_titles, inspect_ui, layer_titles, model_banner, sentence_ui, t
+from pages.common import (
+    current_data,
+    current_run,
+    head_titles,
+    inspect_ui,
+    layer_titles,
+    model_banner,
+    sentence_ui,
+    t,
+)
 
 st.title(t("attention_title"))
 choice = model_banner()
@@ -17,33 +26,37 @@ result = inspect_ui(ckpt, sentence)
 if result is not None:
     left, right = st.columns([1, 2])
     left.metric(t("prediction"), result.prediction)
-    right.altair_chart(probabilities(result.label_names, result.probabilities), width="stretch")
+    right.plotly_chart(probabilities(result.label_names, result.probabilities), width="stretch")
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
 
-    tab_layer, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_grid"), t("tab_cls")])
-    with tab_layer:
-        layer = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
+    # Lazy tabs: only the open one is computed and sent (a third of the work of each rerun).
+    tab_layer, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_grid"), t("tab_cls")], key="attention_view",
+                                           on_change="rerun")  # fmt: skip
+    if tab_layer.open:
+        with tab_layer:
+            layer = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
                                      format_func=layer_titles(cfg.n_layers).__getitem__, key="attention_layer") or 0  # fmt: skip
-        st.markdown(t("heads_explain"))
-        weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
-        st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
+            st.markdown(t("heads_explain"))
+            weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
+            st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
                         key="heads_figure")  # fmt: skip
-    with tab_grid:
-        st.markdown(t("grid_explain"))
-        all_weights = torch.stack([lt.steps.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
-        st.plotly_chart(attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads)),
+    if tab_grid.open:
+        with tab_grid:
+            st.markdown(t("grid_explain"))
+            all_weights = torch.stack([lt.steps.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
+            st.plotly_chart(attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads)),
                         width="stretch", key="grid_figure")  # fmt: skip
-    with tab_cls:
-        st.markdown(t(f"cls_explain_{cfg.pooling}"))
-        layer_c = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
+    if tab_cls.open:
+        with tab_cls:
+            st.markdown(t(f"cls_explain_{cfg.pooling}"))
+            layer_c = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
                                        format_func=layer_titles(cfg.n_layers).__getitem__, key="cls_layer") or 0  # fmt: skip
-        cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
-        st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), title=t("cls_heatmap_title"),
+            cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
+            st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), title=t("cls_heatmap_title"),
                                 x_title=t("key_token"), y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
-        st.altair_chart(token_bars(cls_rows.mean(0).tolist(), result.tokens, t("cls_mean_title"), t("weight")),
-                        width="stretch")  # fmt: skip
-        if cfg.pooling == "mean":
-            st.altair_chart(token_bars(result.trace.pooling_weights[0].tolist(), result.tokens, t("pooling_title"),
+            st.plotly_chart(token_bars(cls_rows.mean(0).tolist(), result.tokens, t("cls_mean_title"), t("weight")), width="stretch")  # fmt: skip
+            if cfg.pooling == "mean":
+                st.plotly_chart(token_bars(result.trace.pooling_weights[0].tolist(), result.tokens, t("pooling_title"),
                                        t("weight")), width="stretch")  # fmt: skip
 
 with st.container(border=True):

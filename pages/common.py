@@ -32,10 +32,18 @@ def strings(lang: str) -> dict[str, str]:
 
 
 def lang() -> str:
-    if "lang" not in st.session_state:
-        wanted = st.query_params.get("lang", "en")
-        st.session_state["lang"] = wanted if wanted in LANGUAGES else "en"
-    return st.session_state["lang"]
+    """The interface language: the switch's value, else the last one chosen, else ?lang=, else English.
+
+    The switch can be empty (a click on the selected option clears it), so never trust it alone.
+    """
+    value = st.session_state.get("lang")
+    if value in LANGUAGES:
+        return value
+    fallback = st.session_state.get("_lang_before") or st.query_params.get("lang", "en")
+    fallback = fallback if fallback in LANGUAGES else "en"
+    if "lang" not in st.session_state:  # before the switch exists: seed it
+        st.session_state["lang"] = fallback
+    return fallback
 
 
 def t(key: str, **values) -> str:
@@ -46,8 +54,8 @@ def t(key: str, **values) -> str:
 
 def _switch_language() -> None:
     """Follow the new language with whatever is still at the old language's default; keep the rest."""
-    new = st.session_state.get("lang") or st.session_state.get("_lang_before", "en")
     old = st.session_state.get("_lang_before", "en")
+    new = st.session_state.get("lang") if st.session_state.get("lang") in LANGUAGES else old
     st.session_state["lang"] = st.session_state["_lang_before"] = new
     st.query_params["lang"] = new
     if st.session_state.get("sentence") == DEFAULT_SENTENCE[old]:
@@ -187,6 +195,15 @@ def inspect_ui(ckpt: Checkpoint, sentence: str) -> Inspection | None:
     if result.truncated:
         st.warning(t("truncated", n=result.n_tokens_before_truncation, max_len=ckpt.model.cfg.max_len), icon="✂️")
     return result
+
+
+def show_chart(where, chart, key: str | None = None) -> None:
+    """Show an Altair chart from figures/ without re-validating its spec on every rerun.
+
+    Altair's schema validation took ~23 ms a chart, most of an Attention-page rerun; the specs
+    come from our own builders, which tests/test_figures.py validates once.
+    """
+    where.vega_lite_chart(chart.to_dict(validate=False), width="stretch", key=key)
 
 
 def head_titles(n_heads: int) -> list[str]:

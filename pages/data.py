@@ -6,7 +6,7 @@ import streamlit as st
 from figures import label_balance
 from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
 from model.tokenizer import Tokenizer
-from pages.common import DataChoice, builtin_dataset, current_data, t
+from pages.common import DataChoice, builtin_dataset, current_data, show_chart, t
 
 st.title(t("data_title"))
 st.markdown(t("data_intro"))
@@ -53,9 +53,9 @@ left, right = st.columns([3, 2])
 with left:
     preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
                             t("col_label"): [data.train.label_names[y] for y in data.train.labels[:200]]})  # fmt: skip
-    st.dataframe(preview, hide_index=True, height=320, width="stretch")
+    st.dataframe(preview, hide_index=True, height=320)
 with right:
-    st.altair_chart(label_balance(data.train.label_counts(), t("data_balance")), width="stretch")
+    show_chart(st, label_balance(data.train.label_counts(), t("data_balance")))
 if data.builtin:
     with st.expander(t("data_datasheet")):
         st.markdown(builtin_dataset(data.name).datasheet)
@@ -79,7 +79,7 @@ sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=
 if sample.strip():
     enc = tokenizer.encode(sample, max_len=512)
     st.dataframe(pd.DataFrame({t("col_position"): range(len(enc.ids)), t("col_token"): enc.tokens,
-                               t("col_id"): enc.ids}).T, width="stretch")  # fmt: skip
+                               t("col_id"): enc.ids}).T)  # fmt: skip
     unknown = sum(i == tokenizer.unk_id for i in enc.ids)
     if unknown:
         st.caption(t("tokenizer_unknown", n=unknown))

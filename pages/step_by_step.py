@@ -33,7 +33,7 @@ def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
     if as_tables:
         frame = pd.DataFrame(matrix.detach().numpy() if hasattr(matrix, "detach") else matrix,
                              index=list(y_labels), columns=list(x_labels))  # fmt: skip
-        st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"), width="stretch")
+        st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"))
     else:
         st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
 
@@ -73,7 +73,7 @@ step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\
 exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[query].tolist(),
                           t("col_exp"): s.exp.tolist(), t("col_weight"): (s.exp / s.row_sum).tolist()})  # fmt: skip
 st.dataframe(exp_table.style.format({t("col_scaled"): "{:.4f}", t("col_exp"): "{:.4f}", t("col_weight"): "{:.4f}"}),
-             hide_index=True, width="stretch")  # fmt: skip
+             hide_index=True)  # fmt: skip
 step(8, "softmax", r"A_{ij} = \frac{e_j}{Z} = \mathrm{softmax}_j\!\left(\frac{S_{ij}}{\sqrt{d_k}} + M_j\right)")
 show(s.weights, tokens, tokens, "weights", signed=False)
 step(
@@ -97,9 +97,7 @@ temperature = w2.slider(t("whatif_temperature"), 0.1, 5.0, 1.0, 0.1, help=t("wha
 masked_scores = s.scores + s.mask  # the mask is added before the softmax, as in the model
 changed = what_if_weights(masked_scores, s.d_k, scale=scale, temperature=temperature)
 c1, c2 = st.columns(2)
-c1.altair_chart(token_bars(s.weights[query].tolist(), tokens, t("whatif_model_row", token=tokens[query]), t("weight")),
-                width="stretch")  # fmt: skip
-c2.altair_chart(token_bars(changed[query].tolist(), tokens, t("whatif_new_row", token=tokens[query]), t("weight")),
-                width="stretch")  # fmt: skip
+c1.plotly_chart(token_bars(s.weights[query].tolist(), tokens, t("whatif_model_row", token=tokens[query]), t("weight")), width="stretch")  # fmt: skip
+c2.plotly_chart(token_bars(changed[query].tolist(), tokens, t("whatif_new_row", token=tokens[query]), t("weight")), width="stretch")  # fmt: skip
 st.caption(t("whatif_caption", before=float(s.weights[query].max()), after=float(changed[query].max())))
 show(changed, tokens, tokens, "whatif", signed=False)

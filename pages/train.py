@@ -15,7 +15,7 @@ from model import checkpoint
 from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
 from model.session import PROBE_SENTENCES, ServerBusy
 from model.trainer import EncodedSet, evaluate
-from pages.common import current_data, current_run, is_chinese, set_model, t
+from pages.common import current_data, current_run, is_chinese, set_model, show_chart, t
 
 st.title(t("train_title"))
 st.markdown(t("train_intro"))
@@ -78,7 +78,7 @@ def configs() -> tuple[ModelConfig, TrainConfig]:
 
 
 b1, b2, b3, b4, b5 = st.columns(5)
-if b1.button(t("start"), type="primary", disabled=run.active, width="stretch"):
+if b1.button(t("start"), type="primary", disabled=run.active):
     try:
         model_cfg, train_cfg = configs()
         probes = PROBE_SENTENCES["zh" if is_chinese(data) else "en"]
@@ -89,13 +89,13 @@ if b1.button(t("start"), type="primary", disabled=run.active, width="stretch"):
     except ServerBusy:
         st.error(t("server_busy"), icon="⏳")
 if run.status == "paused":
-    if b2.button(t("resume"), width="stretch"):
+    if b2.button(t("resume")):
         run.resume()
         st.rerun()
-elif b2.button(t("pause"), disabled=run.status != "training", width="stretch"):
+elif b2.button(t("pause"), disabled=run.status != "training"):
     run.pause()
     st.rerun()
-if b3.button(t("stop"), disabled=not run.active, width="stretch"):
+if b3.button(t("stop"), disabled=not run.active):
     run.stop()
     run.join(5)
     st.rerun()
@@ -147,8 +147,8 @@ def live() -> None:
         steps, evals = curves_frame(view)
         loss_chart, accuracy_chart = training_curves(steps, evals, CURVE_LABELS)
         left, right = st.columns(2)
-        left.altair_chart(loss_chart, width="stretch", key="loss_curve")
-        right.altair_chart(accuracy_chart, width="stretch", key="accuracy_curve")
+        show_chart(left, loss_chart, key="loss_curve")
+        show_chart(right, accuracy_chart, key="accuracy_curve")
     if view.status == "failed":
         st.error(t("train_failed", error=view.error), icon="💥")
     elif view.status == "diverged":
@@ -188,12 +188,12 @@ if view.checkpoint is not None and not view.active:
     if len(predicted) == len(data.valid):
         left, right = st.columns([2, 3])
         titles = {"title": t("confusion_title"), "predicted": t("predicted"), "true": t("true_label")}
-        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles), width="stretch")
+        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles))
         wrong = [(text, ckpt.label_names[y], ckpt.label_names[p])
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
-                        hide_index=True, height=300, width="stretch")  # fmt: skip
+                        hide_index=True, height=300)  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint.save(tmp, ckpt)
         zipped = checkpoint.to_zip(tmp)

@@ -183,3 +183,15 @@ def test_the_sentence_follows_the_student_across_pages():
     assert at.text_input(key="sentence_input_steps").value == "not good at all"
     tokens = [o for o in at.selectbox(key="steps_query").options]
     assert tokens == ["0: [CLS]", "1: not", "2: good", "3: at", "4: all"]
+
+
+def test_an_empty_language_switch_keeps_the_language():
+    """A click on the selected language clears the switch; the pages must not break or change language."""
+    at = new_app("zh")
+    at.run()
+    at.session_state["_lang_before"] = "zh"
+    at.session_state["lang"] = None
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "注意力"

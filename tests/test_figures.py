@@ -72,10 +72,9 @@ def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
 
 def test_charts_carry_their_data():
     chart = probabilities(["neg", "pos"], [0.25, 0.75])
-    assert chart.to_dict()["datasets"]  # the data travel with the spec
-    assert list(chart.data["probability"]) == [0.25, 0.75]
-    bars = token_bars([0.1, 0.9], ["[CLS]", "good"], "t", "weight")
-    assert list(bars.data["token"]) == ["[CLS]", "good"] and list(bars.data["weight"]) == [0.1, 0.9]
+    assert list(chart.data[0].x) == [0.25, 0.75] and list(chart.data[0].y) == ["neg", "pos"]
+    bars = token_bars([0.1, 0.9], ["[CLS]", "<b>"], "t", "weight")
+    assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
     steps = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 0.6, 0.5]})
     evals = pd.DataFrame({"step": [3], "valid_loss": [0.55], "valid_accuracy": [0.8]})
     labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
@@ -97,3 +96,16 @@ def test_architecture_uses_the_models_sizes():
                                                                      "attention", "ffn", "pooling", "classifier",
                                                                      "probabilities", "residual")})  # fmt: skip
     assert "3 × block" in dot and "8 × softmax" in dot and "64 → 256 → 64" in dot and "64 → 5" in dot
+
+
+def test_every_altair_chart_is_a_valid_vega_lite_spec():
+    """The app sends these unvalidated (pages/common.py show_chart), so they are validated here."""
+    steps = pd.DataFrame({"step": [1, 2], "loss": [0.7, 0.6]})
+    evals = pd.DataFrame({"step": [2], "valid_loss": [0.65], "valid_accuracy": [0.5]})
+    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    from figures import label_balance
+
+    charts = [label_balance({"a": 3, "b": 4}), *training_curves(steps, evals, labels),
+              *training_curves(steps, evals.iloc[:0], labels)]  # fmt: skip
+    for chart in charts:
+        chart.to_dict(validate=True)  # raises on an invalid spec

@@ -1,0 +1,198 @@
+"""Load test: a full classroom on the real server.
+
+    python -m bench.load [--sessions 20] [--seconds 60]
+
+Starts `streamlit run app.py` on a free loopback port, then drives N concurrent sessions over
+Streamlit's own websocket protocol (as a browser tab does, without the cost of N browsers on
+the same two cores): each opens the Attention page and keeps typing new sentences, timing
+how long until the server has sent the attention figure for that sentence. One more session
+trains the default preset on the Train page meanwhile. Bounded in sessions and seconds; talks
+only to 127.0.0.1. Prints the errors (target: none) and the latency percentiles; the last line
+is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from figures import safe  # noqa: E402
+from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
+
+_BUNDLED = load(ASSETS_CHECKPOINT)  # the model every student's Attention page shows before training
+TOKENIZER, MAX_LEN = _BUNDLED.tokenizer, _BUNDLED.model.cfg.max_len
+WORDS = ["good", "bad", "not", "movie", "book", "soup", "great", "boring", "but", "far", "too", "long", "love",
+         "hate", "the", "was", "really", "这部", "电影", "好看", "😀", "<b>", "wonderful", "terrible"]  # fmt: skip
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    updates: int = 0
+
+
+class Session:
+    """One browser tab's worth of the protocol: rerun requests out, deltas in."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.pages: dict[str, str] = {}  # url path -> page script hash
+
+    async def rerun(self, page: str = "", widgets: list[WidgetState] = ()) -> list:
+        msg = BackMsg()
+        msg.rerun_script.query_string = "lang=en"
+        msg.rerun_script.page_script_hash = self.pages.get(page, "")
+        msg.rerun_script.widget_states.widgets.extend(widgets)
+        await self.ws.send(msg.SerializeToString())
+        elements = []
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(await self.ws.recv())
+            kind = fwd.WhichOneof("type")
+            if kind == "navigation":
+                self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
+            elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                elements.append(fwd.delta.new_element)
+            elif kind == "script_finished":
+                return elements
+
+
+def _widget(elements, kind: str, label: str):
+    for element in elements:
+        if element.WhichOneof("type") == kind and getattr(element, kind).label == label:
+            return getattr(element, kind)
+    raise LookupError(f"no {kind} labelled {label!r}")
+
+
+def _problems(elements) -> list[str]:
+    out = []
+    for element in elements:
+        if element.WhichOneof("type") == "exception":
+            out.append(f"exception: {element.exception.message[:200]}")
+        elif element.WhichOneof("type") == "alert" and element.alert.format == 1:  # ERROR
+            out.append(f"error message: {element.alert.body[:200]}")
+    return out
+
+
+async def student(url: str, deadline: float, stats: Stats, seed: int) -> None:
+    rng = random.Random(seed)
+    async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        session = Session(ws)
+        await session.rerun()  # the home page; learns the page hashes
+        elements = await session.rerun("attention")
+        box = _widget(elements, "text_input", "Your sentence")
+        while time.time() < deadline:
+            sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 12)))
+            state = WidgetState(id=box.id, string_value=sentence)
+            t0 = time.perf_counter()
+            elements = await session.rerun("attention", [state])
+            figures = [json.loads(e.plotly_chart.spec) for e in elements if e.WhichOneof("type") == "plotly_chart"]
+            stats.errors += _problems(elements)
+            # The attention figure is for this sentence when its axis shows exactly this sentence's tokens.
+            expected = [safe(t) for t in TOKENIZER.encode(sentence, MAX_LEN).tokens]
+            axes = [f["layout"].get("xaxis", {}).get("ticktext") for f in figures]
+            if expected not in axes:
+                stats.errors.append(f"no updated attention figure for {sentence!r}")
+                continue
+            stats.latencies.append(time.perf_counter() - t0)
+            stats.updates += 1
+
+
+async def trainer(url: str, stats: Stats) -> None:
+    async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        session = Session(ws)
+        await session.rerun()
+        elements = await session.rerun("train")
+        start = _widget(elements, "button", "▶ Start")
+        elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
+        stats.errors += _problems(elements)
+
+
+def start_server(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start")
+
+
+async def drive(url: str, sessions: int, seconds: float, with_training: bool = True) -> tuple[Stats, Stats]:
+    students, training = Stats(), Stats()
+    deadline = time.time() + seconds
+    tasks = [trainer(url, training)] if with_training else []
+    tasks += [student(url, deadline, students, seed) for seed in range(sessions)]
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=seconds + 120)
+    for r in results:
+        if isinstance(r, BaseException):
+            students.errors.append(f"{type(r).__name__}: {r}")
+    return students, training
+
+
+def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> dict:
+    from tests.test_browser import _free_port
+
+    port = _free_port()
+    server = start_server(port)
+    try:
+        students, training = asyncio.run(drive(f"ws://127.0.0.1:{port}", sessions, seconds, with_training))
+    finally:
+        server.terminate()
+        server.wait(10)
+    lat = sorted(students.latencies)
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731
+    return {
+        "sessions": sessions,
+        "seconds": seconds,
+        "with_training": with_training,
+        "updates": students.updates,
+        "errors": len(students.errors) + len(training.errors),
+        "first_errors": (students.errors + training.errors)[:5],
+        "latency_p50_s": p(0.5),
+        "latency_p95_s": p(0.95),
+        "latency_mean_s": statistics.mean(lat) if lat else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.load")
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
+    args = parser.parse_args()
+    result = run(min(args.sessions, 100), min(args.seconds, 600), not args.no_training)
+    p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
+    during = "while one session trains" if result["with_training"] else "with no training"
+    print(f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "
+          f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s")  # fmt: skip
+    for error in result["first_errors"]:
+        print("  error:", error)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
