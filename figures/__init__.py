@@ -86,7 +86,7 @@ def heatmap(
         trace.update(zmid=0, zmin=-bound, zmax=bound)
     row_px = 48 if rows <= 16 else max(6, 720 // rows)
     layout = dict(
-        title=title,
+        title=safe(title),
         font=FONT,
         margin=dict(l=10, r=10, t=110 if title else 60, b=10),
         height=height or max(220, row_px * rows + 130),
@@ -144,7 +144,7 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles, title) -> go.Figure:
             annotations.append(dict(text=safe(titles[r][c]), x=x0 + width / 2, y=y1, xref="paper", yref="paper",
                                     xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))  # fmt: skip
     layout.update(
-        title=title, annotations=annotations, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1),
+        title=safe(title), annotations=annotations, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1),
         font=dict(size=13), height=max(300, n_rows * (28 * T + 150)), margin=dict(l=10, r=10, t=60, b=10),
     )  # fmt: skip
     return go.Figure(data=traces, layout=layout)
@@ -160,7 +160,7 @@ def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value
         hovertemplate="%{customdata}<br>%{y:.6f}<extra></extra>",
     )  # fmt: skip
     layout = dict(
-        title=title, font=FONT, height=300, margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        title=safe(title), font=FONT, height=300, margin=dict(l=10, r=10, t=50 if title else 20, b=10),
         xaxis=dict(tickvals=list(range(len(labels))), ticktext=labels, tickangle=-45),
         yaxis=dict(title=value_title, rangemode="tozero"),
     )  # fmt: skip
@@ -177,7 +177,7 @@ def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str
         hovertemplate="%{y}: %{x:.4%}<extra></extra>",
     )  # fmt: skip
     layout = dict(
-        title=title, font=FONT, height=56 * len(labels) + 60, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
+        title=safe(title), font=FONT, height=56 * len(labels) + 60, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
         xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"),
     )  # fmt: skip
     return go.Figure(data=[trace], layout=layout)

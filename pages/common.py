@@ -7,6 +7,7 @@ only read-only shared things (built-in datasets, the bundled checkpoint) are cac
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,25 @@ from model.inspect import InputError, Inspection, inspect_sentence
 from model.session import TrainingRun
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Make sure app.py's st.navigation runs, even when a deep link is a fresh server's first request.
+
+    With a folder named pages/ beside app.py, Streamlit starts in its legacy mode (every file
+    in pages/ becomes a page run without app.py) until some session calls st.navigation
+    (streamlit/runtime/pages_manager.py, commands/navigation.py). A first visitor arriving
+    at /attention would otherwise leave every session without the language switch and with
+    "common" listed as a page. Switch the legacy mode off and rerun through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_pages_mode()
 STRINGS_DIR = ROOT / "assets" / "i18n"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_SENTENCE = {"en": "I love this movie!", "zh": "我很喜欢这部电影！"}
@@ -46,8 +66,25 @@ def lang() -> str:
     return fallback
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def md(text: object) -> str:
+    """Escape text for Streamlit Markdown: a sentence like '$x$', '**hi**' or '<b>' stays literal text."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
 def t(key: str, **values) -> str:
-    """The string ``key`` in the chosen language (English if a translation is missing)."""
+    """The string ``key`` in the chosen language (English if a translation is missing), for Markdown.
+
+    Every string value filled in is escaped (md): tokens, file names and error messages quote what
+    a user typed or uploaded, and must never become formatting, math or markup.
+    """
+    return t_plain(key, **{k: md(v) if isinstance(v, str) else v for k, v in values.items()})
+
+
+def t_plain(key: str, **values) -> str:
+    """The string ``key`` with values filled in unescaped: for Plotly, whose builders escape HTML."""
     text = strings(lang()).get(key) or strings("en").get(key, key)
     return text.format(**values) if values else text
 

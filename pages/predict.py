@@ -5,7 +5,7 @@ import streamlit as st
 
 from figures import attention_heads
 from model.inspect import InputError, inspect_sentence
-from pages.common import head_titles, layer_titles, model_banner, t
+from pages.common import head_titles, layer_titles, md, model_banner, t
 
 st.title(t("predict_title"))
 choice = model_banner()
@@ -50,8 +50,8 @@ for column, key in ((left, "compare_a"), (right, "compare_b")):
             st.warning(t("empty_sentence"))
             continue
         probs = ", ".join(f"{n} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
-        st.metric(t("prediction"), result.prediction, help=probs)
-        st.caption(probs)
+        st.metric(t("prediction"), result.prediction, help=md(probs))
+        st.caption(md(probs))  # label names come from the user's data
         weights = result.trace.layers[layer].steps.weights[0]
         st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
                         key=f"{key}_figure")  # fmt: skip

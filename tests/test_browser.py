@@ -36,8 +36,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def _start_server():
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
@@ -56,12 +55,22 @@ def server():
     else:
         proc.kill()
         pytest.fail("streamlit did not start: " + (proc.stdout.read() if proc.stdout else ""))
-    yield url
+    return proc, url
+
+
+def _stop(proc) -> None:
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, url = _start_server()
+    yield url
+    _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +189,88 @@ def test_switching_to_chinese_changes_the_labels(page, server):
         open_page(page, server, path, lang="zh")
         assert page.locator("[data-testid='stException']").count() == 0, path
         page.screenshot(path=str(ARTIFACTS / f"zh-{path or 'home'}.png"), full_page=True)
+
+
+XSS = "<img src=x onerror=alert(1)> $x$ **bold** <script>alert(2)</script>"
+
+
+def _no_markup(page, dialogs):
+    assert not dialogs, f"a script ran: {dialogs}"
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("script:text('alert(2)')").count() == 0
+    # "$x$" typed by a student must not become math (KaTeX writes "x" twice: visible and MathML)
+    assert all(text.strip() not in ("x", "xx") for text in page.locator(".katex").all_text_contents())
+
+
+def test_html_and_script_in_a_sentence_stay_text_on_every_page(page, server):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for path, name in (("attention", "Your sentence"), ("step_by_step", "Your sentence"),
+                       ("data", "Type any text to see its tokens")):  # fmt: skip
+        open_page(page, server, path)
+        box = page.get_by_role("textbox", name=name)
+        box.fill(XSS)
+        box.press("Enter")
+        wait_idle(page)
+        page.wait_for_timeout(1000)
+        _no_markup(page, dialogs)
+        if path == "attention":  # the axis shows exactly the model's tokens, as text
+            from model.checkpoint import ASSETS_CHECKPOINT, load
+
+            expected = load(ASSETS_CHECKPOINT).tokenizer.encode(XSS, 64).tokens
+            ticks = _tick_texts(page)
+            assert ticks[-len(expected) :] == expected, str(ticks)
+        page.screenshot(path=str(ARTIFACTS / f"xss-{path}.png"), full_page=True)
+    open_page(page, server, "predict")
+    lines = page.get_by_role("textbox", name="One sentence per line")
+    lines.fill(XSS + "\nI love this movie!")
+    lines.press("Control+Enter")
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    _no_markup(page, dialogs)
+    page.screenshot(path=str(ARTIFACTS / "xss-predict.png"), full_page=True)
+
+
+def test_a_bad_data_file_is_refused_and_the_dataset_kept(page, server, tmp_path):
+    bad = tmp_path / "reviews.csv"
+    bad.write_text("text,label\ngreat film,pos\nawful,neg,extra\n")
+    open_page(page, server, "data")
+    page.get_by_role("tab", name="Upload a file").click()
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    page.get_by_role("button", name="Use this file").click()
+    page.get_by_text("line 3").first.wait_for(timeout=30_000)
+    assert page.get_by_text("3 columns where the first row has 2").count() >= 1
+    assert page.get_by_text("Current dataset: English reviews (sentiment)").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "en-data-bad-upload.png"), full_page=True)
+
+
+def test_a_pickle_checkpoint_is_refused_and_the_model_kept(page, server, tmp_path):
+    import pickle
+    import zipfile
+
+    hostile = tmp_path / "model.zip"
+    with zipfile.ZipFile(hostile, "w") as zf:
+        zf.writestr("model.safetensors", pickle.dumps({"w": 1}))
+        zf.writestr("config.json", "{}")
+        zf.writestr("tokenizer.json", "{}")
+    open_page(page, server, "train")
+    page.locator("input[type=file]").first.set_input_files(str(hostile))
+    page.get_by_role("button", name="Load this model").click()
+    page.get_by_text("This checkpoint cannot be loaded").wait_for(timeout=30_000)
+    open_page(page, server, "attention")
+    assert page.get_by_text("bundled model").count() >= 1
+
+
+def test_a_deep_link_as_a_fresh_servers_first_request(page):
+    """A teacher shares /attention right after starting the server: the real app must open."""
+    proc, url = _start_server()
+    try:
+        page.goto(f"{url}/attention")
+        page.wait_for_selector("h1", timeout=60_000)
+        wait_idle(page)
+        nav = page.locator("[data-testid='stSidebarNav'] a").all_text_contents()
+        assert [n[-9:] for n in nav][0].endswith("Home") and not any("common" in n for n in nav), nav
+        assert page.get_by_role("heading", name="Attention", exact=True).count() == 1
+        assert page.get_by_role("radio", name="简体中文").count() == 1
+    finally:
+        _stop(proc)
