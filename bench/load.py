@@ -72,6 +72,9 @@ class Session:
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
                 elements.append(fwd.delta.new_element)
             elif kind == "script_finished":
+                if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    elements = []  # the script restarted itself (st.rerun): wait for the run that counts
+                    continue
                 return elements
 
 

@@ -12,11 +12,15 @@ from pages.common import (
     inspect_ui,
     layer_titles,
     model_banner,
+    remember_widget_state,
+    restore_widget_state,
+    seed_choice,
     sentence_ui,
     t,
 )
 
 st.title(t("attention_title"))
+restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg
@@ -34,8 +38,9 @@ if result is not None:
                                            on_change="rerun")  # fmt: skip
     if tab_layer.open:
         with tab_layer:
-            layer = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
-                                     format_func=layer_titles(cfg.n_layers).__getitem__, key="attention_layer") or 0  # fmt: skip
+            layers = seed_choice("attention_layer", range(cfg.n_layers), cfg.n_layers - 1)
+            layer = st.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
+                                         key="attention_layer") or 0  # fmt: skip
             st.markdown(t("heads_explain"))
             weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
             st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
@@ -49,8 +54,9 @@ if result is not None:
     if tab_cls.open:
         with tab_cls:
             st.markdown(t(f"cls_explain_{cfg.pooling}"))
-            layer_c = st.segmented_control(t("layer"), list(range(cfg.n_layers)), default=cfg.n_layers - 1,
-                                       format_func=layer_titles(cfg.n_layers).__getitem__, key="cls_layer") or 0  # fmt: skip
+            layers = seed_choice("cls_layer", range(cfg.n_layers), cfg.n_layers - 1)
+            layer_c = st.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
+                                           key="cls_layer") or 0  # fmt: skip
             cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
             st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), title=t("cls_heatmap_title"),
                                 x_title=t("key_token"), y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
@@ -83,3 +89,5 @@ with st.container(border=True):
         tokens = snap.tokens[probe]
         st.plotly_chart(heatmap(snap.weights[probe][h_layer][h_head], tokens, tokens, x_title=t("key_token"),
                                 y_title=t("query_token")), width="stretch", key="history_figure")  # fmt: skip
+
+remember_widget_state()

@@ -112,6 +112,47 @@ def language_ui() -> None:
     )  # fmt: skip
 
 
+# Settings a student expects to find again after visiting another page. Streamlit drops the state
+# of a page's widgets when another page is shown, so their values are also kept in a plain key.
+PERSISTENT_WIDGETS = (
+    "preset", "tokenizer_kind", "vocab_size", "steps_layer", "steps_head", "attention_layer", "cls_layer",
+    "compare_a", "compare_b", "compare_layer",
+    *(f"hp_{name}" for name in ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "lr", "batch_size", "epochs",
+                                "positional", "pooling", "activation", "seed", "device")),
+)  # fmt: skip
+
+
+def restore_widget_state() -> None:
+    """At the start of a page: put back the remembered value of any setting Streamlit dropped."""
+    for key, value in st.session_state.get("_remembered", {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def seed_choice(key: str, options, default):
+    """Seed a persistent choice before its widget: the default, or a remembered value still valid.
+
+    (A layer remembered from a 4-layer model does not exist in a 2-layer one.) Widgets seeded
+    this way take no value=/index=/default= of their own, as Streamlit asks.
+    """
+    if st.session_state.get(key) not in list(options):
+        st.session_state[key] = default
+    return list(options)
+
+
+def remember_widget_state() -> None:
+    """At the end of a page: remember the current value of every persistent setting.
+
+    Called from the page itself: widget keys are scoped to the page that drew them.
+    """
+    remembered = dict(st.session_state.get("_remembered", {}))
+    for key in PERSISTENT_WIDGETS:  # named: st.session_state.keys() does not list widget keys
+        value = st.session_state.get(key)
+        if value is not None:
+            remembered[key] = value
+    st.session_state["_remembered"] = remembered  # assigned, not mutated in place: state may be copied
+
+
 # ---- shared, read-only -------------------------------------------------------------------------
 BUNDLED = {"en": ASSETS_CHECKPOINT, "zh": ASSETS_CHECKPOINT.with_name("checkpoint_zh")}
 DEFAULT_DATASET = {"en": "sentiment_en", "zh": "sentiment_zh"}

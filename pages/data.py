@@ -6,9 +6,19 @@ import streamlit as st
 from figures import label_balance
 from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
 from model.tokenizer import Tokenizer
-from pages.common import DataChoice, builtin_dataset, current_data, show_chart, t
+from pages.common import (
+    DataChoice,
+    builtin_dataset,
+    current_data,
+    remember_widget_state,
+    restore_widget_state,
+    seed_choice,
+    show_chart,
+    t,
+)
 
 st.title(t("data_title"))
+restore_widget_state()
 st.markdown(t("data_intro"))
 
 data = current_data()
@@ -53,7 +63,7 @@ left, right = st.columns([3, 2])
 with left:
     preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
                             t("col_label"): [data.train.label_names[y] for y in data.train.labels[:200]]})  # fmt: skip
-    st.dataframe(preview, hide_index=True, height=320)
+    st.dataframe(preview, hide_index=True, height=320, width="stretch")
 with right:
     show_chart(st, label_balance(data.train.label_counts(), t("data_balance")))
 if data.builtin:
@@ -66,8 +76,8 @@ st.markdown(t("tokenizer_intro"))
 c1, c2 = st.columns(2)
 kind = c1.radio(t("tokenizer_kind"), ["wordpiece", "bpe"], key="tokenizer_kind", horizontal=True,
                 format_func=lambda k: {"wordpiece": "WordPiece", "bpe": "BPE"}[k], help=t("tokenizer_kind_help"))  # fmt: skip
-vocab_size = c2.select_slider(t("tokenizer_vocab"), [250, 500, 1000, 2000, 4000, 8000, 16000], value=st.session_state.get("vocab_size", 8000),
-                              key="vocab_size", help=t("tokenizer_vocab_help"))  # fmt: skip
+sizes = seed_choice("vocab_size", [250, 500, 1000, 2000, 4000, 8000, 16000], 8000)
+vocab_size = c2.select_slider(t("tokenizer_vocab"), sizes, key="vocab_size", help=t("tokenizer_vocab_help"))
 
 cache_key = (data.name, len(data.train), kind, vocab_size)
 if st.session_state.get("tokenizer_preview", (None,))[0] != cache_key:
@@ -79,9 +89,11 @@ sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=
 if sample.strip():
     enc = tokenizer.encode(sample, max_len=512)
     st.dataframe(pd.DataFrame({t("col_position"): range(len(enc.ids)), t("col_token"): enc.tokens,
-                               t("col_id"): enc.ids}).T)  # fmt: skip
+                               t("col_id"): enc.ids}).T.astype(str), width="stretch")  # fmt: skip
     unknown = sum(i == tokenizer.unk_id for i in enc.ids)
     if unknown:
         st.caption(t("tokenizer_unknown", n=unknown))
 else:
     st.caption(t("empty_sentence"))
+
+remember_widget_state()

@@ -5,9 +5,20 @@ import streamlit as st
 
 from figures import attention_heads
 from model.inspect import InputError, inspect_sentence
-from pages.common import head_titles, layer_titles, md, model_banner, t
+from pages.common import (
+    head_titles,
+    layer_titles,
+    md,
+    model_banner,
+    remember_widget_state,
+    restore_widget_state,
+    seed_choice,
+    t,
+    t_plain,
+)
 
 st.title(t("predict_title"))
+restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg
@@ -38,12 +49,13 @@ else:
 st.divider()
 st.subheader(t("compare_title"))
 st.markdown(t("compare_intro"))
-layer = st.selectbox(t("layer"), range(cfg.n_layers), index=cfg.n_layers - 1, format_func=layer_titles(cfg.n_layers).__getitem__,
-                     key="compare_layer")  # fmt: skip
+layers = seed_choice("compare_layer", range(cfg.n_layers), cfg.n_layers - 1)
+layer = st.selectbox(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__, key="compare_layer")
 left, right = st.columns(2)
 for column, key in ((left, "compare_a"), (right, "compare_b")):
     with column:
-        text = st.text_input(t("compare_sentence"), value=t(f"compare_default_{key[-1]}"), key=key, max_chars=2000)
+        st.session_state.setdefault(key, t_plain(f"compare_default_{key[-1]}"))
+        text = st.text_input(t("compare_sentence"), key=key, max_chars=2000)
         try:
             result = inspect_sentence(ckpt, text)
         except InputError:
@@ -55,3 +67,5 @@ for column, key in ((left, "compare_a"), (right, "compare_b")):
         weights = result.trace.layers[layer].steps.weights[0]
         st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
                         key=f"{key}_figure")  # fmt: skip
+
+remember_widget_state()

@@ -5,9 +5,21 @@ import streamlit as st
 
 from figures import heatmap, token_bars
 from model.inspect import head_steps, what_if_weights
-from pages.common import head_titles, inspect_ui, layer_titles, model_banner, sentence_ui, t, t_plain
+from pages.common import (
+    head_titles,
+    inspect_ui,
+    layer_titles,
+    model_banner,
+    remember_widget_state,
+    restore_widget_state,
+    seed_choice,
+    sentence_ui,
+    t,
+    t_plain,
+)
 
 st.title(t("steps_title"))
+restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg
@@ -18,10 +30,9 @@ if result is None:
     st.stop()
 tokens = result.tokens
 c1, c2, c3 = st.columns(3)
-layer = c1.selectbox(
-    t("layer"), range(cfg.n_layers), format_func=layer_titles(cfg.n_layers).__getitem__, key="steps_layer"
-)
-head = c2.selectbox(t("head"), range(cfg.n_heads), format_func=head_titles(cfg.n_heads).__getitem__, key="steps_head")
+layers, heads = seed_choice("steps_layer", range(cfg.n_layers), 0), seed_choice("steps_head", range(cfg.n_heads), 0)
+layer = c1.selectbox(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__, key="steps_layer")
+head = c2.selectbox(t("head"), heads, format_func=head_titles(cfg.n_heads).__getitem__, key="steps_head")
 query = c3.selectbox(t("query_token"), range(len(tokens)), format_func=lambda i: f"{i}: {tokens[i]}", key="steps_query")
 s = head_steps(result, ckpt.model, layer, head, query)
 as_tables = st.toggle(t("show_tables"), help=t("show_tables_help"))
@@ -33,7 +44,7 @@ def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
     if as_tables:
         frame = pd.DataFrame(matrix.detach().numpy() if hasattr(matrix, "detach") else matrix,
                              index=list(y_labels), columns=list(x_labels))  # fmt: skip
-        st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"))
+        st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"), width="stretch")
     else:
         st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
 
@@ -73,7 +84,7 @@ step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\
 exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[query].tolist(),
                           t("col_exp"): s.exp.tolist(), t("col_weight"): (s.exp / s.row_sum).tolist()})  # fmt: skip
 st.dataframe(exp_table.style.format({t("col_scaled"): "{:.4f}", t("col_exp"): "{:.4f}", t("col_weight"): "{:.4f}"}),
-             hide_index=True)  # fmt: skip
+             hide_index=True, width="stretch")  # fmt: skip
 step(8, "softmax", r"A_{ij} = \frac{e_j}{Z} = \mathrm{softmax}_j\!\left(\frac{S_{ij}}{\sqrt{d_k}} + M_j\right)")
 show(s.weights, tokens, tokens, "weights", signed=False)
 step(
@@ -101,3 +112,5 @@ c1.plotly_chart(token_bars(s.weights[query].tolist(), tokens, t_plain("whatif_mo
 c2.plotly_chart(token_bars(changed[query].tolist(), tokens, t_plain("whatif_new_row", token=tokens[query]), t("weight")), width="stretch")  # fmt: skip
 st.caption(t("whatif_caption", before=float(s.weights[query].max()), after=float(changed[query].max())))
 show(changed, tokens, tokens, "whatif", signed=False)
+
+remember_widget_state()

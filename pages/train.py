@@ -15,9 +15,19 @@ from model import checkpoint
 from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
 from model.session import PROBE_SENTENCES, ServerBusy
 from model.trainer import EncodedSet, evaluate
-from pages.common import current_data, current_run, is_chinese, set_model, show_chart, t
+from pages.common import (
+    current_data,
+    current_run,
+    is_chinese,
+    remember_widget_state,
+    restore_widget_state,
+    set_model,
+    show_chart,
+    t,
+)
 
 st.title(t("train_title"))
+restore_widget_state()
 st.markdown(t("train_intro"))
 run, data = current_run(), current_data()
 st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else data.name, n=len(data.train)))
@@ -78,7 +88,7 @@ def configs() -> tuple[ModelConfig, TrainConfig]:
 
 
 b1, b2, b3, b4, b5 = st.columns(5)
-if b1.button(t("start"), type="primary", disabled=run.active):
+if b1.button(t("start"), type="primary", disabled=run.active, width="stretch"):
     try:
         model_cfg, train_cfg = configs()
         probes = PROBE_SENTENCES["zh" if is_chinese(data) else "en"]
@@ -89,13 +99,13 @@ if b1.button(t("start"), type="primary", disabled=run.active):
     except ServerBusy:
         st.error(t("server_busy"), icon="⏳")
 if run.status == "paused":
-    if b2.button(t("resume")):
+    if b2.button(t("resume"), width="stretch"):
         run.resume()
         st.rerun()
-elif b2.button(t("pause"), disabled=run.status != "training"):
+elif b2.button(t("pause"), disabled=run.status != "training", width="stretch"):
     run.pause()
     st.rerun()
-if b3.button(t("stop"), disabled=not run.active):
+if b3.button(t("stop"), disabled=not run.active, width="stretch"):
     run.stop()
     run.join(5)
     st.rerun()
@@ -188,12 +198,12 @@ if view.checkpoint is not None and not view.active:
     if len(predicted) == len(data.valid):
         left, right = st.columns([2, 3])
         titles = {"title": t("confusion_title"), "predicted": t("predicted"), "true": t("true_label")}
-        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles))
+        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles), width="stretch")
         wrong = [(text, ckpt.label_names[y], ckpt.label_names[p])
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
-                        hide_index=True, height=300)  # fmt: skip
+                        hide_index=True, height=300, width="stretch")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint.save(tmp, ckpt)
         zipped = checkpoint.to_zip(tmp)
@@ -212,3 +222,5 @@ if uploaded is not None and st.button(t("load_checkpoint")):
     else:
         set_model(loaded, "uploaded")
         st.success(t("checkpoint_loaded", labels=", ".join(loaded.label_names)))
+
+remember_widget_state()

@@ -1,0 +1,141 @@
+"""A classroom at once: training faults in the UI, isolated sessions, server limits, and load."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["lang"] = "en"
+    return at
+
+
+def train_page(at: AppTest, **settings) -> AppTest:
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.session_state["preset"] = "tiny"
+    at.run()
+    for key, value in {"hp_d_model": 32, "hp_n_heads": 2, "hp_d_ff": 64, "hp_epochs": 2, **settings}.items():
+        at.session_state[key] = value
+    at.run()
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    return at
+
+
+@pytest.mark.slow
+def test_a_learning_rate_of_ten_stops_with_the_reason_and_keeps_good_weights():
+    at = click(train_page(new_app(), hp_lr=10.0, hp_epochs=20), "▶ Start")
+    run = at.session_state["run"]
+    assert run.join(timeout=120)
+    at.run()
+    assert not at.exception
+    assert run.status == "diverged"
+    assert any("Training stopped: diverged" in e.value and "smaller learning rate" in e.value for e in at.error)
+    import torch
+
+    assert all(torch.isfinite(p).all() for p in run.view().checkpoint.model.parameters())
+
+
+@pytest.mark.slow
+def test_stop_reset_and_page_switches_in_the_middle_of_a_run():
+    at = click(train_page(new_app(), hp_epochs=50), "▶ Start")
+    run = at.session_state["run"]
+    for page in ("pages/attention.py", "pages/step_by_step.py", "pages/predict.py", "pages/data.py", "pages/train.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+    assert run.active, "a page switch must not stop training"
+    click(at, "⏹ Stop")
+    assert run.join(timeout=20) and run.status == "stopped"
+    at.run()
+    assert not at.exception
+    click(at, "↺ Reset")
+    assert run.status == "idle" and not run.view().steps and not run.thread_alive
+    click(at, "▶ Start")
+    click(at, "↺ Reset")  # reset while training: the worker ends, nothing is left behind
+    assert not run.thread_alive and run.status == "idle"
+
+
+@pytest.mark.slow
+def test_sessions_are_isolated():
+    alice, bob = new_app(), new_app()
+    bob.run()
+    bob.switch_page("pages/train.py")
+    bob.run()
+    bob_settings = {k: bob.session_state[k] for k in ("hp_d_model", "hp_n_layers", "hp_lr", "preset")}
+    click(train_page(alice, hp_epochs=3), "▶ Start")
+    assert alice.session_state["run"].join(timeout=120)
+    alice.switch_page("pages/attention.py")
+    alice.run()
+    assert any("the one you trained" in c.value for c in alice.caption)
+    bob.switch_page("pages/attention.py")
+    bob.run()
+    assert any("bundled model" in i.value for i in bob.info), "bob must still see the bundled model"
+    assert bob.session_state["run"] is not alice.session_state["run"]
+    assert bob.session_state["run"].status == "idle"
+    bob.switch_page("pages/train.py")
+    bob.run()
+    assert {k: bob.session_state[k] for k in bob_settings} == bob_settings
+
+
+@pytest.mark.slow
+def test_the_number_of_runs_training_at_once_is_limited_with_a_message():
+    from model.config import preset
+    from model.data import load_builtin
+    from model.session import MAX_CONCURRENT_RUNS, TrainingRun
+
+    ds = load_builtin("colour")
+    others = [TrainingRun() for _ in range(MAX_CONCURRENT_RUNS)]
+    try:
+        for run in others:
+            run.start(ds.train, ds.valid, *preset("tiny", epochs=500))
+        at = click(train_page(new_app()), "▶ Start")
+        assert not at.exception
+        assert any("Too many models are training" in e.value for e in at.error)
+        assert at.session_state["run"].status == "idle"
+    finally:
+        for run in others:
+            run.stop()
+        for run in others:
+            assert run.join(timeout=30)
+    at = click(train_page(new_app()), "▶ Start")  # a slot is free again
+    assert at.session_state["run"].status in ("preparing", "training", "paused", "done")
+    at.session_state["run"].reset()
+
+
+@pytest.mark.slow
+def test_model_size_and_input_limits_are_enforced_by_the_widgets():
+    at = train_page(new_app())
+    limits = {s.label: s.options for s in at.select_slider}
+    assert max(map(int, limits["d_model"])) <= 512 and max(map(int, limits["Layers (N)"])) <= 6
+    assert max(map(int, limits["Feed-forward width"])) <= 2048 and max(map(int, limits["Batch size"])) <= 256
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert at.text_input(key="sentence_input_attention").max_chars == 2000
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_sessions_while_one_trains():
+    """The load test of bench/load.py, shortened: the real server, 20 sessions, no errors."""
+    from bench.load import run
+
+    result = run(sessions=20, seconds=30)
+    assert result["errors"] == 0, result["first_errors"]
+    assert result["updates"] >= 20  # on average every session got an updated attention figure
+
+
+def test_settings_survive_a_visit_to_another_page():
+    at = train_page(new_app(), hp_n_layers=4, hp_lr=0.01)
+    at.switch_page("pages/attention.py")
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert at.session_state["hp_n_layers"] == 4 and at.session_state["hp_lr"] == 0.01
+    assert at.select_slider(key="hp_n_layers").value == 4
