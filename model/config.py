@@ -91,7 +91,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda" or "mps"
     time_budget: float = 0.0  # seconds of training before stopping; 0 means no limit
     eval_every: int = 0  # steps between validation passes; 0 means four times per epoch
-    snapshot_every: int = 0  # steps between attention snapshots of the probes; 0 = as eval_every
+    snapshot_every: int = 0  # steps between attention snapshots of the probes; 0 = about 24 a run
     vocab_size: int = 8000  # tokenizer vocabulary to learn from the training texts
     tokenizer: str = "wordpiece"  # "wordpiece" or "bpe"
 

@@ -248,7 +248,8 @@ def train(
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     eval_every = cfg.eval_every or max(1, steps_per_epoch // 4)
-    snapshot_every = cfg.snapshot_every or eval_every
+    # About 24 attention snapshots a run are plenty for the history slider; more only cost time.
+    snapshot_every = cfg.snapshot_every or max(eval_every, total_steps // 24)
     # A batch loss far above chance level (ln C) means the run is diverging, not learning.
     health = _Health(loss_limit=3 * math.log(model.cfg.n_classes) + 5)
     health.state = copy.deepcopy(model.state_dict())
