@@ -7,8 +7,9 @@ This file only sets the page up and the navigation; every page is a thin script 
 
 import streamlit as st
 
-from pages.common import language_ui, t
+from pages.common import entered_from_app, language_ui, t
 
+entered_from_app()
 st.set_page_config(page_title="Transformer Classroom", page_icon="🔍", layout="wide")
 language_ui()
 

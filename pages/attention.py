@@ -6,6 +6,7 @@ import torch
 
 from figures import attention_grid, attention_heads, heatmap, probabilities, token_bars
 from pages.common import (
+    begin_page,
     current_data,
     current_run,
     head_titles,
@@ -13,14 +14,13 @@ from pages.common import (
     layer_titles,
     model_banner,
     remember_widget_state,
-    restore_widget_state,
     seed_choice,
     sentence_ui,
     t,
 )
 
+begin_page()
 st.title(t("attention_title"))
-restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,14 @@ from model.session import TrainingRun
 ROOT = Path(__file__).resolve().parent.parent
 
 
+_run = threading.local()  # per script run (Streamlit runs each in its own thread)
+
+
+def entered_from_app() -> None:
+    """Called first thing by app.py: this run goes through st.navigation."""
+    _run.via_app = True
+
+
 def _leave_legacy_pages_mode() -> None:
     """Make sure app.py's st.navigation runs, even when a deep link is a fresh server's first request.
 
@@ -34,12 +43,18 @@ def _leave_legacy_pages_mode() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    first_run = not st.session_state.get("_session_started")
+    st.session_state["_session_started"] = True
+    if getattr(_run, "via_app", False):
+        return  # app.py is running this page: st.navigation has switched the legacy mode off
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        # Rerun through app.py only on a session's first run: there is no click yet to lose then.
+        # (Once switched off the mode stays off in a server; AppTest switches it on for every run.)
+        if first_run:
+            st.rerun()
 
 
-_leave_legacy_pages_mode()
 STRINGS_DIR = ROOT / "assets" / "i18n"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_SENTENCE = {"en": "I love this movie!", "zh": "我很喜欢这部电影！"}
@@ -120,6 +135,16 @@ PERSISTENT_WIDGETS = (
     *(f"hp_{name}" for name in ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "lr", "batch_size", "epochs",
                                 "positional", "pooling", "activation", "seed", "device")),
 )  # fmt: skip
+
+
+def begin_page() -> None:
+    """The first call of every page: leave Streamlit's legacy pages mode, restore settings.
+
+    (Called from the page's run, not at import: an st.rerun() raised while several sessions are
+    importing this module at once would break their imports.)
+    """
+    _leave_legacy_pages_mode()
+    restore_widget_state()
 
 
 def restore_widget_state() -> None:

@@ -8,17 +8,17 @@ from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin
 from model.tokenizer import Tokenizer
 from pages.common import (
     DataChoice,
+    begin_page,
     builtin_dataset,
     current_data,
     remember_widget_state,
-    restore_widget_state,
     seed_choice,
     show_chart,
     t,
 )
 
+begin_page()
 st.title(t("data_title"))
-restore_widget_state()
 st.markdown(t("data_intro"))
 
 data = current_data()

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from figures import architecture_dot
-from pages.common import current_model, t
+from pages.common import begin_page, current_model, t
 
+begin_page()
 st.title(t("home_title"))
 st.markdown(t("home_intro"))
 

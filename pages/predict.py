@@ -6,19 +6,19 @@ import streamlit as st
 from figures import attention_heads
 from model.inspect import InputError, inspect_sentence
 from pages.common import (
+    begin_page,
     head_titles,
     layer_titles,
     md,
     model_banner,
     remember_widget_state,
-    restore_widget_state,
     seed_choice,
     t,
     t_plain,
 )
 
+begin_page()
 st.title(t("predict_title"))
-restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg

@@ -6,20 +6,20 @@ import streamlit as st
 from figures import heatmap, token_bars
 from model.inspect import head_steps, what_if_weights
 from pages.common import (
+    begin_page,
     head_titles,
     inspect_ui,
     layer_titles,
     model_banner,
     remember_widget_state,
-    restore_widget_state,
     seed_choice,
     sentence_ui,
     t,
     t_plain,
 )
 
+begin_page()
 st.title(t("steps_title"))
-restore_widget_state()
 choice = model_banner()
 ckpt = choice.checkpoint
 cfg = ckpt.model.cfg

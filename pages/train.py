@@ -16,18 +16,18 @@ from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
 from model.session import PROBE_SENTENCES, ServerBusy
 from model.trainer import EncodedSet, evaluate
 from pages.common import (
+    begin_page,
     current_data,
     current_run,
     is_chinese,
     remember_widget_state,
-    restore_widget_state,
     set_model,
     show_chart,
     t,
 )
 
+begin_page()
 st.title(t("train_title"))
-restore_widget_state()
 st.markdown(t("train_intro"))
 run, data = current_run(), current_data()
 st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else data.name, n=len(data.train)))
