@@ -10,6 +10,7 @@ worker stops when no heartbeat came for ``abandon_after`` seconds (the tab was c
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -58,9 +59,17 @@ class RunView:
         return self.status in ("preparing", "training", "paused")
 
 
+def _abandon_after() -> float:
+    """Seconds without a heartbeat before a run stops (TRANSFORMER_CLASSROOM_ABANDON_AFTER, default 120)."""
+    try:
+        return max(1.0, float(os.environ.get("TRANSFORMER_CLASSROOM_ABANDON_AFTER", 120)))
+    except ValueError:
+        return 120.0
+
+
 @dataclass
 class TrainingRun:
-    abandon_after: float = 120.0  # seconds without a heartbeat before the worker gives up
+    abandon_after: float = field(default_factory=_abandon_after)  # seconds without a heartbeat before giving up
     status: str = "idle"
     steps: list = field(default_factory=list)
     evals: list = field(default_factory=list)

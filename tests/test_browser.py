@@ -36,9 +36,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server():
+def _start_server(**extra_env):
     port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra_env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
          "127.0.0.1", "--server.headless", "true"],
@@ -272,5 +272,36 @@ def test_a_deep_link_as_a_fresh_servers_first_request(page):
         assert [n[-9:] for n in nav][0].endswith("Home") and not any("common" in n for n in nav), nav
         assert page.get_by_role("heading", name="Attention", exact=True).count() == 1
         assert page.get_by_role("radio", name="简体中文").count() == 1
+    finally:
+        _stop(proc)
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_closing_the_tab_mid_run_ends_the_worker(browser):
+    """No heartbeat from a closed tab: the worker stops within its bound and its thread is gone."""
+    proc, url = _start_server(TRANSFORMER_CLASSROOM_ABANDON_AFTER="3")
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        tab = context.new_page()
+        tab.goto(f"{url}/train")
+        tab.wait_for_selector("h1", timeout=60_000)
+        wait_idle(tab)
+        before = _threads(proc.pid)
+        # The default preset for 50 epochs trains for over a minute: longer than the deadline below.
+        tab.get_by_role("spinbutton", name="Epochs").fill("50")
+        tab.get_by_role("spinbutton", name="Epochs").press("Enter")
+        wait_idle(tab)
+        tab.get_by_role("button", name="▶ Start").click()
+        tab.locator("[data-testid='stProgress']").wait_for(timeout=60_000)
+        during = _threads(proc.pid)
+        assert during > before, "a worker thread should be training"
+        context.close()  # the student closes the tab mid-run
+        deadline = time.time() + 30
+        while _threads(proc.pid) >= during and time.time() < deadline:
+            time.sleep(0.5)
+        assert _threads(proc.pid) < during, "the training thread outlived its closed tab"
     finally:
         _stop(proc)
