@@ -10,6 +10,7 @@ worker stops when no heartbeat came for ``abandon_after`` seconds (the tab was c
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -30,6 +31,8 @@ PROBE_SENTENCES = {
     "en": ["I love this movie!", "She doesn't like this book."],
     "zh": ["我很喜欢这部电影！", "她不喜欢这本书。"],
 }
+
+_log = logging.getLogger(__name__)
 
 # At most this many runs train at once on one server; more would slow every class member down.
 MAX_CONCURRENT_RUNS = 4
@@ -166,8 +169,9 @@ class TrainingRun:
                 return
             self.status = "paused" if self._control.paused else "training"
             for record in train(model, tokenizer, train_set, valid_set, train_cfg, self._control, probes):
-                if time.monotonic() - self._last_heartbeat > self.abandon_after:
+                if not self._control.stopped and time.monotonic() - self._last_heartbeat > self.abandon_after:
                     self._control.stop()  # nobody is watching: the tab was closed
+                    _log.warning("training run stopped: no heartbeat for %.0f s (tab closed?)", self.abandon_after)
                 with self._lock:
                     if isinstance(record, StepRecord):
                         self.steps.append(record)
