@@ -22,8 +22,6 @@ from .tokenizer import Tokenizer, TokenizerError
 from .trainer import EncodedSet, evaluate, pick_device, train
 from .transformer import TransformerClassifier
 
-PROBES = ["I love this movie!", "She doesn't like this book."]
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line and exit 2, as argparse does, but never a traceback

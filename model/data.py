@@ -144,7 +144,7 @@ def parse_bytes(
     text = read_text(raw, name)
     suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        rows, header = _jsonl_rows(text, name), None
+        rows = _jsonl_rows(text, name)
         columns = sorted({k for _, row in rows for k in row})
         records = [(line, [row.get(c) for c in columns]) for line, row in rows]
         header = columns
@@ -226,7 +226,7 @@ def _find(names: list[str], wanted: tuple[str, ...]) -> list[int]:
 
 def _choose_columns(records, header, text_column, label_column, name):
     """Which column holds the text and which the label; drops a header row if there is one."""
-    first_line, first = records[0]
+    first = records[0][1]
     if header is None:
         # A header row is one whose cells name the columns we are looking for.
         named = set(n.strip().lower() for n in first if isinstance(n, str))

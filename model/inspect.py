@@ -25,7 +25,6 @@ class Inspection:
     label_names: list[str]
     probabilities: list[float]
     trace: Trace  # batch of one: index [0] everywhere
-    n_tokens_before_truncation: int
 
     @property
     def tokens(self) -> list[str]:
@@ -34,6 +33,10 @@ class Inspection:
     @property
     def truncated(self) -> bool:
         return self.encoded.truncated
+
+    @property
+    def n_tokens_before_truncation(self) -> int:
+        return self.encoded.length
 
     @property
     def prediction(self) -> str:
@@ -88,7 +91,6 @@ def inspect_sentence(ckpt, sentence: str) -> Inspection:
     if not isinstance(sentence, str) or not sentence.strip():
         raise InputError("the sentence is empty: type a few words")
     model, tokenizer = ckpt.model, ckpt.tokenizer
-    full = tokenizer.encode(sentence, max_len=10**9)
     encoded = tokenizer.encode(sentence, model.cfg.max_len)
     if len(encoded.ids) <= 1:
         raise InputError("the sentence has no tokens after cleaning (only spaces or control characters?)")
@@ -100,7 +102,7 @@ def inspect_sentence(ckpt, sentence: str) -> Inspection:
     logits, trace = model(ids, mask, return_trace=True)
     model.train(was_training)
     probabilities = torch.softmax(logits[0].float(), -1).tolist()
-    return Inspection(sentence, encoded, list(ckpt.label_names), probabilities, trace, len(full.ids))
+    return Inspection(sentence, encoded, list(ckpt.label_names), probabilities, trace)
 
 
 @dataclass

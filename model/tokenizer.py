@@ -33,7 +33,12 @@ class Encoded:
     ids: list[int]
     tokens: list[str]
     offsets: list[tuple[int, int]]  # character span of each token in the original text
-    truncated: bool  # True when the text had more tokens than the model reads
+    length: int  # tokens the whole text has, before truncation
+
+    @property
+    def truncated(self) -> bool:
+        """True when the text had more tokens than the model reads."""
+        return self.length > len(self.ids)
 
 
 class Tokenizer:
@@ -116,7 +121,7 @@ class Tokenizer:
         for enc in self.backend.encode_batch(list(texts)):
             n = len(enc.ids)
             keep = min(n, max_len)
-            out.append(Encoded(enc.ids[:keep], enc.tokens[:keep], enc.offsets[:keep], truncated=n > max_len))
+            out.append(Encoded(enc.ids[:keep], enc.tokens[:keep], enc.offsets[:keep], length=n))
         return out
 
     def batch(self, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor, list[Encoded]]:

@@ -189,11 +189,14 @@ if view.checkpoint is not None and not view.active:
     if done.reason == "stopped":
         st.caption(t("train_stopped_note"))
     ckpt = view.checkpoint
-    key = ("predictions", view.started_at)
-    if st.session_state.get("predictions_key") != key:
+    # Computed once per finished run, not on every rerun of this page: predictions and the zip.
+    if st.session_state.get("results_of") != view.started_at:
         encoded = EncodedSet.build(data.valid, ckpt.tokenizer, ckpt.model.cfg.max_len)
         _, _, predicted = evaluate(ckpt.model, encoded, torch.device("cpu"))
-        st.session_state["predictions_key"], st.session_state["predictions"] = key, predicted.tolist()
+        with tempfile.TemporaryDirectory() as tmp:
+            checkpoint.save(tmp, ckpt)
+            st.session_state["checkpoint_zip"] = checkpoint.to_zip(tmp)
+        st.session_state["results_of"], st.session_state["predictions"] = view.started_at, predicted.tolist()
     predicted = st.session_state["predictions"]
     if len(predicted) == len(data.valid):
         left, right = st.columns([2, 3])
@@ -204,10 +207,7 @@ if view.checkpoint is not None and not view.active:
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
                         hide_index=True, height=300, width="stretch")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        checkpoint.save(tmp, ckpt)
-        zipped = checkpoint.to_zip(tmp)
-    st.download_button(t("download_checkpoint"), zipped, file_name="transformer-checkpoint.zip",
+    st.download_button(t("download_checkpoint"), st.session_state["checkpoint_zip"], file_name="transformer-checkpoint.zip",
                        mime="application/zip", icon="💾")  # fmt: skip
 
 st.divider()

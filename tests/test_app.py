@@ -66,19 +66,28 @@ def test_empty_sentence_gets_a_message_not_a_traceback():
     assert any("Type a sentence" in w.value for w in at.warning)
 
 
-def test_bad_settings_get_a_clear_message():
+@pytest.mark.slow
+def test_the_smallest_settings_the_widgets_allow_train_the_model_they_describe():
+    """d_model 16 with 8 heads (d_head 2), one layer, [CLS] pooling: the page builds exactly that."""
     at = new_app()
     at.run()
     at.switch_page("pages/train.py")
     at.run()
-    at.select_slider(key="hp_d_model").set_value(16)
-    at.select_slider(key="hp_n_heads").set_value(8)
-    at.select_slider(key="hp_n_layers").set_value(1)
+    at.session_state["preset"] = "tiny"
     at.run()
-    at.session_state["hp_d_model"] = 16
-    at.session_state["hp_n_heads"] = 8
+    for key, value in {"hp_d_model": 16, "hp_n_heads": 8, "hp_n_layers": 1, "hp_d_ff": 32, "hp_epochs": 1,
+                       "hp_pooling": "cls", "hp_positional": "sinusoidal"}.items():  # fmt: skip
+        at.session_state[key] = value
     at.run()
-    assert not at.exception
+    next(b for b in at.button if b.label == "▶ Start").click().run()
+    run = at.session_state["run"]
+    assert run.join(timeout=120) and run.status == "done", run.error
+    at.run()
+    assert not at.exception and not at.error
+    cfg = run.view().checkpoint.model.cfg
+    assert (cfg.d_model, cfg.n_heads, cfg.d_head, cfg.n_layers, cfg.d_ff) == (16, 8, 2, 1, 32)
+    assert (cfg.pooling, cfg.positional) == ("cls", "sinusoidal")
+    assert any(b.label == "Download the model (zip)" for b in at.get("download_button"))
 
 
 @pytest.mark.slow
