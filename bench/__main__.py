@@ -33,7 +33,15 @@ from model.data import Dataset, load_builtin  # noqa: E402
 from model.inspect import head_steps, inspect_sentence, what_if_weights  # noqa: E402
 from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
-from model.trainer import EncodedSet, bucketed_batches, lr_at, make_optimizer, pick_device, train  # noqa: E402
+from model.trainer import (  # noqa: E402
+    EncodedSet,
+    bucketed_batches,
+    clip_gradients,
+    lr_at,
+    make_optimizer,
+    pick_device,
+    train,
+)
 from model.transformer import TransformerClassifier  # noqa: E402
 
 
@@ -93,7 +101,7 @@ def training_flops(model: TransformerClassifier, batches: list[torch.Tensor], le
 
 
 def reference_steps(model, data: EncodedSet, batches, cfg: TrainConfig, device) -> float:
-    """The same loop as our trainer's (AdamW, schedule, clipping, same batches) for the reference model."""
+    """The same loop as our trainer's (the same AdamW, schedule, clipping and batches) for the reference."""
     optimizer = make_optimizer(model, cfg)
     model.to(device).train()
     samples = 0
@@ -106,7 +114,7 @@ def reference_steps(model, data: EncodedSet, batches, cfg: TrainConfig, device) 
         loss.item()  # our trainer reads the loss every step too
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip, foreach=True)
+        clip_gradients(model.parameters(), cfg.grad_clip)
         optimizer.step()
         samples += len(idx)
     if device.type == "cuda":

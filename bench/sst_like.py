@@ -7,7 +7,7 @@ sentiment lexicon, intensifiers, negation that flips the next sentiment word, "b
 the second clause count more, and label noise. A bag of words cannot see word order, so
 negation and contrast are where a Transformer can beat it, as on the real data.
 
-    python -m bench.sst_like [--time-budget 90]
+    python -m bench.sst_like [--time-budget 90] [any `python -m model train` option, e.g. --batch-size 128]
 
 prints both validation accuracies; the last line is one JSON object.
 """
@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--time-budget", type=float, default=90)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args, train_options = parser.parse_known_args()
     train, dev = generate(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -184,14 +184,14 @@ def main() -> None:
         baseline_seconds = time.perf_counter() - t0
         result = subprocess.run(
             [sys.executable, "-m", "model", "train", "--data", str(tmp / "train.tsv"), "--valid", str(tmp / "dev.tsv"),
-             "--time-budget", str(args.time_budget), "--quiet", "--out", str(tmp / "ckpt")],
+             "--time-budget", str(args.time_budget), "--quiet", "--out", str(tmp / "ckpt"), *train_options],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         ours = json.loads(result.stdout.strip().splitlines()[-1])
     mean_len = sum(len(t.split()) for t, _ in train) / len(train)
     print(f"data: {len(train)} training phrases (mean {mean_len:.1f} words), {len(dev)} dev sentences")
     print(f"bag-of-words logistic regression: {baseline:.4f}  ({baseline_seconds:.1f} s)")
-    print(f"our Transformer (defaults, {args.time_budget:.0f} s budget): {ours['valid_accuracy']:.4f}  "
+    print(f"our Transformer ({' '.join(train_options) or 'defaults'}, {args.time_budget:.0f} s budget): {ours['valid_accuracy']:.4f}  "
           f"({ours['steps']} steps, {ours['samples_per_second']:.0f} samples/s)")  # fmt: skip
     print(json.dumps({"baseline_accuracy": round(baseline, 4), "transformer_accuracy": ours["valid_accuracy"],
                       "steps": ours["steps"], "samples_per_second": ours["samples_per_second"]}))  # fmt: skip
