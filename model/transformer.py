@@ -130,8 +130,9 @@ def dropout_mask(x: Tensor, p: float) -> Tensor:
     lanes = bits.view(torch.int16)[:n].view(x.shape)  # uniform over -32768 ... 32767
     threshold = -32768 + dropped  # lanes below it are dropped
     # (lane − threshold + 1) is ≤ 0 for a dropped element and ≥ 1 for a kept one; times scale,
-    # clamped to [0, scale], that is exactly 0 or scale, in three in-place passes.
-    return lanes.to(x.dtype).sub_(threshold - 1).mul_(scale).clamp_(0.0, scale)
+    # clamped to [0, scale], that is exactly 0 or scale, in three in-place passes (in float32,
+    # which holds every 16-bit integer exactly).
+    return lanes.to(torch.float32).sub_(threshold - 1).mul_(scale).clamp_(0.0, scale).to(x.dtype)
 
 
 class Dropout(nn.Module):
