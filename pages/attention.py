@@ -21,8 +21,7 @@ from pages.common import (
 
 begin_page()
 st.title(t("attention_title"))
-choice = model_banner()
-ckpt = choice.checkpoint
+ckpt = model_banner().checkpoint
 cfg = ckpt.model.cfg
 
 sentence = sentence_ui("attention")

@@ -19,8 +19,7 @@ from pages.common import (
 
 begin_page()
 st.title(t("predict_title"))
-choice = model_banner()
-ckpt = choice.checkpoint
+ckpt = model_banner().checkpoint
 cfg = ckpt.model.cfg
 
 default_lines = t("predict_default_lines")

@@ -20,8 +20,7 @@ from pages.common import (
 
 begin_page()
 st.title(t("steps_title"))
-choice = model_banner()
-ckpt = choice.checkpoint
+ckpt = model_banner().checkpoint
 cfg = ckpt.model.cfg
 
 sentence = sentence_ui("steps")

@@ -5,9 +5,8 @@ import re
 import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, click, new_app, open_page, train_page
 
 PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/attention.py", "pages/step_by_step.py",
          "pages/predict.py"]  # fmt: skip
@@ -15,12 +14,6 @@ TITLES = {
     "en": ["How a Transformer learns", "Data", "Train", "Attention", "Step by step", "Predict"],
     "zh": ["Transformer 是如何学习的", "数据", "训练", "注意力", "逐步计算", "预测"],
 }
-
-
-def new_app(lang="en") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["lang"] = lang
-    return at
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -36,10 +29,7 @@ def test_every_page_renders_in_both_languages(lang):
 
 
 def test_key_widgets_exist():
-    at = new_app()
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
+    at = open_page(new_app(), "pages/train.py")
     labels = {b.label for b in at.button}
     for name in ("▶ Start", "⏸ Pause", "⏹ Stop", "↺ Reset"):
         assert name in labels
@@ -57,10 +47,7 @@ def test_key_widgets_exist():
 
 
 def test_empty_sentence_gets_a_message_not_a_traceback():
-    at = new_app()
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
+    at = open_page(new_app(), "pages/attention.py")
     at.text_input(key="sentence_input_attention").set_value("   ").run()
     assert not at.exception
     assert any("Type a sentence" in w.value for w in at.warning)
@@ -69,17 +56,8 @@ def test_empty_sentence_gets_a_message_not_a_traceback():
 @pytest.mark.slow
 def test_the_smallest_settings_the_widgets_allow_train_the_model_they_describe():
     """d_model 16 with 8 heads (d_head 2), one layer, [CLS] pooling: the page builds exactly that."""
-    at = new_app()
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    at.session_state["preset"] = "tiny"
-    at.run()
-    for key, value in {"hp_d_model": 16, "hp_n_heads": 8, "hp_n_layers": 1, "hp_d_ff": 32, "hp_epochs": 1,
-                       "hp_pooling": "cls", "hp_positional": "sinusoidal"}.items():  # fmt: skip
-        at.session_state[key] = value
-    at.run()
-    next(b for b in at.button if b.label == "▶ Start").click().run()
+    at = click(train_page(new_app(), hp_d_model=16, hp_n_heads=8, hp_n_layers=1, hp_d_ff=32, hp_epochs=1,
+                          hp_pooling="cls", hp_positional="sinusoidal"), "▶ Start")  # fmt: skip
     run = at.session_state["run"]
     assert run.join(timeout=120) and run.status == "done", run.error
     at.run()
@@ -92,23 +70,12 @@ def test_the_smallest_settings_the_widgets_allow_train_the_model_they_describe()
 
 @pytest.mark.slow
 def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses():
-    at = new_app()
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    at.session_state["preset"] = "tiny"
-    at.run()
-    # apply the preset as a click would, then shorten the run
     from model.config import preset
 
-    model_cfg, train_cfg = preset("tiny")
-    at.session_state["hp_d_model"] = model_cfg.d_model
-    at.session_state["hp_n_heads"] = model_cfg.n_heads
-    at.session_state["hp_d_ff"] = 64
-    at.session_state["hp_epochs"] = 3
-    at.run()
-    start = next(b for b in at.button if b.label == "▶ Start")
-    start.click().run()
+    model_cfg, _ = preset("tiny")
+    # the tiny preset's d_model and heads, as a click on it would set them, and a shorter run
+    at = click(train_page(new_app(), hp_d_model=model_cfg.d_model, hp_n_heads=model_cfg.n_heads, hp_epochs=3),
+               "▶ Start")  # fmt: skip
     run = at.session_state["run"]
     assert run.join(timeout=120), "training did not finish"
     assert run.status == "done", run.error
@@ -182,10 +149,7 @@ def test_an_abandoned_run_ends_by_itself():
 
 
 def test_the_sentence_follows_the_student_across_pages():
-    at = new_app()
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
+    at = open_page(new_app(), "pages/attention.py")
     at.text_input(key="sentence_input_attention").set_value("not good at all").run()
     at.switch_page("pages/step_by_step.py")
     at.run()

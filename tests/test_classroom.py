@@ -1,32 +1,8 @@
 """A classroom at once: training faults in the UI, isolated sessions, server limits, and load."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["lang"] = "en"
-    return at
-
-
-def train_page(at: AppTest, **settings) -> AppTest:
-    at.run()
-    at.switch_page("pages/train.py")
-    at.run()
-    at.session_state["preset"] = "tiny"
-    at.run()
-    for key, value in {"hp_d_model": 32, "hp_n_heads": 2, "hp_d_ff": 64, "hp_epochs": 2, **settings}.items():
-        at.session_state[key] = value
-    at.run()
-    return at
-
-
-def click(at: AppTest, label: str) -> AppTest:
-    next(b for b in at.button if b.label == label).click().run()
-    return at
+from tests.conftest import click, new_app, train_page
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from model.checkpoint import ASSETS_CHECKPOINT, load
 from model.inspect import InputError, inspect_sentence
+from tests.conftest import new_app, open_page
 
 CKPT = load(ASSETS_CHECKPOINT)
 NASTY = [
@@ -65,15 +66,7 @@ def test_padding_gets_zero_in_any_batch(texts):
 
 
 def test_long_text_is_truncated_with_a_visible_notice():
-    from streamlit.testing.v1 import AppTest
-
-    from tests.conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["lang"] = "en"
-    at.run()
-    at.switch_page("pages/attention.py")
-    at.run()
+    at = open_page(new_app(timeout=60), "pages/attention.py")
     at.text_input(key="sentence_input_attention").set_value("good " * 400).run()
     assert not at.exception
     assert any("the model reads at most 64" in w.value for w in at.warning)
@@ -84,12 +77,7 @@ def test_long_text_is_truncated_with_a_visible_notice():
 )
 @given(st.sampled_from(NASTY[:12]) | st.text(max_size=300))
 def test_the_attention_page_never_shows_a_traceback(text):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.conftest import ROOT
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["lang"] = "en"
+    at = new_app(timeout=60)
     at.switch_page("pages/attention.py")
     at.session_state["sentence_input_attention"] = text[:2000]  # the box's own max_chars
     at.run()
