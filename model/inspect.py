@@ -139,17 +139,16 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
     lt = result.trace.layers[layer]
     attn = model.blocks[layer].attn
     w = {k: v.detach() for k, v in attn.head_weights(head).items()}
-    scaled = lt.steps.scaled[0, head]
+    matrices = result.head(layer, head)  # q, k, v, scores, scaled, weights, output from the trace
+    scaled = matrices["scaled"]
     real = lt.steps.mask[0, 0, 0] if lt.steps.mask is not None else torch.ones(scaled.shape[-1], dtype=torch.bool)
     mask = torch.zeros(scaled.shape[-1]).masked_fill(~real.cpu(), float("-inf"))
     row = scaled[query] + mask
     exp = torch.exp(row - row.max())  # subtracting the max changes nothing after normalising, avoids overflow
     return HeadSteps(
-        x=lt.x[0], x_norm=lt.x_norm[0], W_Q=w["W_Q"], W_K=w["W_K"], W_V=w["W_V"], b_Q=w["b_Q"], b_K=w["b_K"],
-        b_V=w["b_V"], q=lt.q[0, head], k=lt.k[0, head], v=lt.v[0, head], scores=lt.steps.scores[0, head],
-        scaled=scaled, mask=mask, exp=exp, row_sum=float(exp.sum()), weights=lt.steps.weights[0, head],
-        output=lt.steps.output[0, head], concat=lt.concat[0], W_O=attn.proj.weight.detach().T,
-        b_O=attn.proj.bias.detach(), attn_out=lt.attn_out[0], residual=lt.residual[0], d_k=lt.q.shape[-1],
+        **matrices, **w, x=lt.x[0], x_norm=lt.x_norm[0], mask=mask, exp=exp, row_sum=float(exp.sum()),
+        concat=lt.concat[0], W_O=attn.proj.weight.detach().T, b_O=attn.proj.bias.detach(), attn_out=lt.attn_out[0],
+        residual=lt.residual[0], d_k=lt.q.shape[-1],
     )  # fmt: skip
 
 

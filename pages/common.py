@@ -235,8 +235,8 @@ def set_model(ckpt: Checkpoint, source: str) -> None:
     st.session_state["model"] = ModelChoice(ckpt, source, time.time())
 
 
-def model_banner() -> ModelChoice:
-    """Say which model the page shows; before any training, offer a one-click quick training."""
+def model_banner() -> Checkpoint:
+    """Say which model the page shows, and return it; before any training, offer a quick training."""
     choice = current_model()
     ckpt = choice.checkpoint
     acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
@@ -248,7 +248,7 @@ def model_banner() -> ModelChoice:
             quick_train()
     else:
         st.caption(described)
-    return choice
+    return ckpt
 
 
 def quick_train() -> None:

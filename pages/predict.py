@@ -19,7 +19,7 @@ from pages.common import (
 
 begin_page()
 st.title(t("predict_title"))
-ckpt = model_banner().checkpoint
+ckpt = model_banner()
 cfg = ckpt.model.cfg
 
 default_lines = t("predict_default_lines")

@@ -20,7 +20,7 @@ from pages.common import (
 
 begin_page()
 st.title(t("steps_title"))
-ckpt = model_banner().checkpoint
+ckpt = model_banner()
 cfg = ckpt.model.cfg
 
 sentence = sentence_ui("steps")
