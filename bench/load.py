@@ -1,6 +1,7 @@
 """Load test: a full classroom on the real server.
 
     python -m bench.load [--sessions 20] [--seconds 60]
+    python -m bench.load --watch-training    # what an open Train page costs the training run
 
 Starts `streamlit run app.py` on a free loopback port, then drives N concurrent sessions over
 Streamlit's own websocket protocol (as a browser tab does, without the cost of N browsers on
@@ -55,12 +56,17 @@ class Session:
     def __init__(self, ws):
         self.ws = ws
         self.pages: dict[str, str] = {}  # url path -> page script hash
+        self.fragments: set[str] = set()  # ids of the fragments the pages drew
 
-    async def rerun(self, page: str = "", widgets: list[WidgetState] = ()) -> list:
+    async def rerun(self, page: str = "", widgets: list[WidgetState] = (), fragment: str = "") -> list:
+        """One run of ``page`` (or, with ``fragment``, the timed refresh a tab sends for it)."""
         msg = BackMsg()
         msg.rerun_script.query_string = "lang=en"
         msg.rerun_script.page_script_hash = self.pages.get(page, "")
         msg.rerun_script.widget_states.widgets.extend(widgets)
+        if fragment:
+            msg.rerun_script.fragment_id = fragment
+            msg.rerun_script.is_auto_rerun = True
         await self.ws.send(msg.SerializeToString())
         elements = []
         while True:
@@ -69,8 +75,11 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "navigation":
                 self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
-            elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
-                elements.append(fwd.delta.new_element)
+            elif kind == "delta":
+                if fwd.delta.fragment_id:
+                    self.fragments.add(fwd.delta.fragment_id)
+                if fwd.delta.WhichOneof("type") == "new_element":
+                    elements.append(fwd.delta.new_element)
             elif kind == "script_finished":
                 if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     elements = []  # the script restarted itself (st.rerun): wait for the run that counts
@@ -127,6 +136,53 @@ async def trainer(url: str, stats: Stats) -> None:
         start = _widget(elements, "button", "▶ Start")
         elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
         stats.errors += _problems(elements)
+
+
+def _metric(elements, label: str) -> str | None:
+    return next((e.metric.body for e in elements if e.WhichOneof("type") == "metric" and e.metric.label == label), None)
+
+
+async def watched_training(url: str, watch: bool, limit: float = 180) -> float:
+    """Steps per second of a default-preset run started on the Train page, read from the page.
+
+    With ``watch`` the tab stays on the page and its live view refreshes on the fragment's timer
+    (as an open browser tab asks for it), else the tab waits and looks once at the end.
+    """
+    async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        session = Session(ws)
+        await session.rerun()
+        elements = await session.rerun("train")
+        start = _widget(elements, "button", "▶ Start")
+        await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
+        live = next(iter(session.fragments))
+        t0 = time.time()
+        while time.time() - t0 < limit:
+            await asyncio.sleep(1.0)  # the Train page's run_every
+            if watch:
+                elements = await session.rerun("train", fragment=live)
+            else:
+                elements = await session.rerun("train") if time.time() - t0 > 30 else []
+            if _metric(elements, "Status") in ("finished", None) and _metric(elements, "Steps per second"):
+                return float(_metric(elements, "Steps per second"))
+        raise TimeoutError("the training run did not finish")
+
+
+def watch_training(pairs: int = 2) -> dict:
+    """Training speed with the Train page open and refreshing, over the same with nobody watching."""
+    from tests.test_browser import _free_port
+
+    port = _free_port()
+    server = start_server(port)
+    watched, unwatched = [], []
+    try:
+        for _ in range(pairs):
+            watched.append(asyncio.run(watched_training(f"ws://127.0.0.1:{port}", True)))
+            unwatched.append(asyncio.run(watched_training(f"ws://127.0.0.1:{port}", False)))
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {"steps_per_second_watched": watched, "steps_per_second_unwatched": unwatched,
+            "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -186,7 +242,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
+    parser.add_argument("--watch-training", action="store_true",
+                        help="instead: training speed with the Train page open, over nobody watching")  # fmt: skip
     args = parser.parse_args()
+    if args.watch_training:
+        print(json.dumps(watch_training()))
+        return
     result = run(min(args.sessions, 100), min(args.seconds, 600), not args.no_training)
     p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
     during = "while one session trains" if result["with_training"] else "with no training"
