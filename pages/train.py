@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from figures import confusion_matrix, training_curves
+from figures import confusion_matrix, curve_data, training_curves
 from model import checkpoint
 from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
 from model.session import PROBE_SENTENCES, ServerBusy
@@ -22,7 +22,6 @@ from pages.common import (
     is_chinese,
     remember_widget_state,
     set_model,
-    show_chart,
     t,
 )
 
@@ -114,18 +113,6 @@ if b4.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t(
     st.rerun()
 
 
-def curves_frame(view):
-    steps = pd.DataFrame({"step": [r.step for r in view.steps], "loss": [r.loss for r in view.steps]})
-    # Keep the chart light: at most about 300 points (every k-th step, always the last). This page's
-    # refresh runs on the server beside the training thread and shares its GIL (bench/RESULTS.md).
-    if len(steps) > 300:
-        k = len(steps) // 300 + 1
-        steps = pd.concat([steps.iloc[::k], steps.iloc[[-1]]]).drop_duplicates("step")
-    evals = pd.DataFrame({"step": [r.step for r in view.evals], "valid_loss": [r.valid_loss for r in view.evals],
-                          "valid_accuracy": [r.valid_accuracy for r in view.evals]})  # fmt: skip
-    return steps, evals
-
-
 CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss",
                                              "accuracy")}  # fmt: skip
 
@@ -158,11 +145,14 @@ def live() -> None:
         m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f}",
                   help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}")  # fmt: skip
         m5.metric(t("metric_device"), view.done.device if view.done else run_device())
-        steps, evals = curves_frame(view)
-        loss_chart, accuracy_chart = training_curves(steps, evals, CURVE_LABELS)
+        # The specs are built once; each refresh sends only the points (figures.curve_data).
+        loss_rows, accuracy_rows = curve_data([(r.step, r.loss) for r in view.steps],
+                                              [(r.step, r.valid_loss, r.valid_accuracy) for r in view.evals],
+                                              CURVE_LABELS)  # fmt: skip
+        loss_spec, accuracy_spec = training_curves(CURVE_LABELS)
         left, right = st.columns(2)
-        show_chart(left, loss_chart, key="loss_curve")
-        show_chart(right, accuracy_chart, key="accuracy_curve")
+        left.vega_lite_chart(loss_rows, loss_spec, width="stretch", key="loss_curve")
+        right.vega_lite_chart(accuracy_rows, accuracy_spec, width="stretch", key="accuracy_curve")
     if view.status == "failed":
         st.error(t("train_failed", error=view.error), icon="💥")
     elif view.status == "diverged":

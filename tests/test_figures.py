@@ -1,6 +1,6 @@
 """The figure builders draw what they are given: the tokens on the axes, the trace's values."""
 
-import pandas as pd
+import altair as alt
 import torch
 
 from figures import (
@@ -8,6 +8,7 @@ from figures import (
     attention_grid,
     attention_heads,
     confusion_matrix,
+    curve_data,
     heatmap,
     probabilities,
     safe,
@@ -75,13 +76,21 @@ def test_charts_carry_their_data():
     assert list(chart.data[0].x) == [0.25, 0.75] and list(chart.data[0].y) == ["neg", "pos"]
     bars = token_bars([0.1, 0.9], ["[CLS]", "<b>"], "t", "weight")
     assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
-    steps = pd.DataFrame({"step": [1, 2, 3], "loss": [0.7, 0.6, 0.5]})
-    evals = pd.DataFrame({"step": [3], "valid_loss": [0.55], "valid_accuracy": [0.8]})
     labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
-    loss, accuracy = training_curves(steps, evals, labels)
-    assert list(loss.data["loss"]) == [0.7, 0.6, 0.5, 0.55]
-    assert list(loss.data["series"]) == ["train_loss"] * 3 + ["valid_loss"]
-    assert list(accuracy.data["valid_accuracy"]) == [0.8]
+    loss, accuracy = curve_data([(1, 0.7), (2, 0.6), (3, 0.5)], [(3, 0.55, 0.8)], labels)
+    assert list(loss["loss"]) == [0.7, 0.6, 0.5, 0.55] and list(loss["step"]) == [1, 2, 3, 3]
+    assert list(loss["series"]) == ["train_loss"] * 3 + ["valid_loss"]
+    assert list(accuracy["valid_accuracy"]) == [0.8]
+
+
+def test_long_curves_are_thinned_but_keep_the_last_step():
+    labels = {"train_loss": "train", "valid_loss": "valid"}
+    steps = [(i, 1.0 / i) for i in range(1, 1001)]
+    loss, _ = curve_data(steps, [], labels, max_points=300)
+    assert 250 <= len(loss) <= 301
+    assert loss["step"].iloc[0] == 1 and loss["step"].iloc[-1] == 1000 and loss["step"].is_monotonic_increasing
+    assert all(loss["loss"] == 1.0 / loss["step"])  # every point kept is a real (step, loss) pair
+    assert len(curve_data(steps[:300], [], labels, max_points=300)[0]) == 300  # short runs keep every step
 
 
 def test_confusion_matrix_counts():
@@ -99,13 +108,22 @@ def test_architecture_uses_the_models_sizes():
 
 
 def test_every_altair_chart_is_a_valid_vega_lite_spec():
-    """The app sends these unvalidated (pages/common.py show_chart), so they are validated here."""
-    steps = pd.DataFrame({"step": [1, 2], "loss": [0.7, 0.6]})
-    evals = pd.DataFrame({"step": [2], "valid_loss": [0.65], "valid_accuracy": [0.5]})
+    """The app sends these unvalidated (pages/common.py show_chart, the Train page's curves), so
+    they are validated here, the curve specs with the rows the page sends them."""
     labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
     from figures import label_balance
 
-    charts = [label_balance({"a": 3, "b": 4}), *training_curves(steps, evals, labels),
-              *training_curves(steps, evals.iloc[:0], labels)]  # fmt: skip
-    for chart in charts:
-        chart.to_dict(validate=True)  # raises on an invalid spec
+    label_balance({"a": 3, "b": 4}).to_dict(validate=True)  # raises on an invalid spec
+    for evals in ([(2, 0.65, 0.5)], []):
+        rows = curve_data([(1, 0.7), (2, 0.6)], evals, labels)
+        for spec, data in zip(training_curves(labels), rows):
+            assert "data" not in spec and "datasets" not in spec  # the page sends only the rows
+            alt.Chart.from_dict({**spec, "data": {"values": data.to_dict("records")}}, validate=True)
+
+
+def test_curve_specs_are_built_once_and_cannot_be_changed_by_a_caller():
+    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    first, _ = training_curves(labels)
+    first["title"] = "changed"
+    assert training_curves(labels)[0]["title"] == "loss_title"
+    assert training_curves({**labels, "loss_title": "损失"})[0]["title"] == "损失"
