@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     t.add_argument("--lr", type=float)
     t.add_argument("--batch-size", type=int)
+    t.add_argument("--d-model", type=int, help="width of every token vector (d_model)")
+    t.add_argument("--n-heads", type=int, help="attention heads per layer")
+    t.add_argument("--n-layers", type=int, help="encoder blocks")
+    t.add_argument("--d-ff", type=int, help="hidden width of the feed-forward network")
+    t.add_argument("--dropout", type=float)
     t.add_argument("--pooling", choices=["mean", "cls"])
     t.add_argument("--tokenizer", choices=["wordpiece", "bpe"])
     t.add_argument("--vocab-size", type=int)
@@ -83,7 +88,8 @@ def cmd_train(args) -> dict:
     model_cfg, train_cfg = preset(
         args.preset, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed, device=args.device,
         lr=args.lr, batch_size=args.batch_size, pooling=args.pooling, tokenizer=args.tokenizer,
-        vocab_size=args.vocab_size,
+        vocab_size=args.vocab_size, d_model=args.d_model, n_heads=args.n_heads, n_layers=args.n_layers,
+        d_ff=args.d_ff, dropout=args.dropout,
     )  # fmt: skip
     pick_device(train_cfg.device)  # fail early on a missing GPU
     train_set, valid_set, description = _load_training_data(args)

@@ -73,6 +73,10 @@ def test_inspect_json_and_readable(trained):
         (["train", "--out", "/tmp/x"], "one of the arguments --dataset --data is required"),
         (["train", "--dataset", "colour", "--epochs", "0", "--out", "/tmp/x"], "epochs 0 is out of range"),
         (["train", "--dataset", "colour", "--preset", "huge", "--out", "/tmp/x"], "invalid choice"),
+        (
+            ["train", "--dataset", "colour", "--d-model", "30", "--n-heads", "4", "--out", "/tmp/x"],
+            "d_model 30 is not divisible by 4 heads",
+        ),
         (["evaluate", "/no/ckpt", "--data", "x.csv"], "not a checkpoint directory"),
         (["inspect", "/no/ckpt", "hi"], "not a checkpoint directory"),
         (["frobnicate"], "invalid choice"),
@@ -84,6 +88,21 @@ def test_bad_arguments_exit_nonzero_with_one_line(args, message):
     assert message in res.stderr
     assert "Traceback" not in res.stderr
     assert len([line for line in res.stderr.splitlines() if line.strip() and not line.startswith("usage")]) <= 2
+
+
+def test_architecture_options_set_the_model(tmp_path):
+    out = tmp_path / "ckpt"
+    res = run("train", "--dataset", "colour", "--preset", "tiny", "--epochs", "1", "--d-model", "24", "--n-heads", "3",
+              "--n-layers", "1", "--d-ff", "40", "--dropout", "0.2", "--quiet", "--out", out)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert (model["d_model"], model["n_heads"], model["n_layers"], model["d_ff"], model["dropout"]) == (
+        24,
+        3,
+        1,
+        40,
+        0.2,
+    )
 
 
 def test_bad_data_file_names_the_line(tmp_path):
