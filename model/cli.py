@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--d-ff", type=int, help="hidden width of the feed-forward network")
     t.add_argument("--dropout", type=float)
     t.add_argument("--pooling", choices=["mean", "cls"])
+    t.add_argument("--positional", choices=["learned", "sinusoidal"])
+    t.add_argument("--activation", choices=["relu", "gelu"])
     t.add_argument("--tokenizer", choices=["wordpiece", "bpe"])
     t.add_argument("--vocab-size", type=int)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -89,7 +91,7 @@ def cmd_train(args) -> dict:
         args.preset, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed, device=args.device,
         lr=args.lr, batch_size=args.batch_size, pooling=args.pooling, tokenizer=args.tokenizer,
         vocab_size=args.vocab_size, d_model=args.d_model, n_heads=args.n_heads, n_layers=args.n_layers,
-        d_ff=args.d_ff, dropout=args.dropout,
+        d_ff=args.d_ff, dropout=args.dropout, positional=args.positional, activation=args.activation,
     )  # fmt: skip
     pick_device(train_cfg.device)  # fail early on a missing GPU
     train_set, valid_set, description = _load_training_data(args)

@@ -93,7 +93,7 @@ def test_bad_arguments_exit_nonzero_with_one_line(args, message):
 def test_architecture_options_set_the_model(tmp_path):
     out = tmp_path / "ckpt"
     res = run("train", "--dataset", "colour", "--preset", "tiny", "--epochs", "1", "--d-model", "24", "--n-heads", "3",
-              "--n-layers", "1", "--d-ff", "40", "--dropout", "0.2", "--quiet", "--out", out)  # fmt: skip
+              "--n-layers", "1", "--d-ff", "40", "--dropout", "0.2", "--positional", "sinusoidal", "--activation", "gelu", "--quiet", "--out", out)  # fmt: skip
     assert res.returncode == 0, res.stderr
     model = json.loads((out / "config.json").read_text())["model"]
     assert (model["d_model"], model["n_heads"], model["n_layers"], model["d_ff"], model["dropout"]) == (
