@@ -117,8 +117,9 @@ CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "loss_t
                                              "accuracy")}  # fmt: skip
 
 
-# Once a second: each refresh costs the training thread time (steps/s with the page open, measured
-# server-side by `python -m bench.load --watch-training`: 28 at 0.5 s and 1,500 points, 36 now).
+# Once a second. Each refresh runs on the server beside the training thread; with Streamlit's
+# post-run gc.collect off (.streamlit/config.toml) and the curve specs built once, the run keeps
+# 0.93-0.98 of its speed with this page open (`python -m bench`, train_page_watched_ratio).
 @st.fragment(run_every=1.0 if run.active else None)
 def live() -> None:
     run.heartbeat()
