@@ -220,7 +220,7 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
     )
     accuracy_chart = (
         alt.Chart(title=labels["accuracy_title"])
-        .mark_line(point=True, color="#2a9d8f")
+        .mark_line(point=alt.OverlayMarkDef(color="#2a9d8f"), color="#2a9d8f")
         .encode(
             x=alt.X("step:Q", title=labels["step"]),
             y=alt.Y(

@@ -201,7 +201,7 @@ if view.checkpoint is not None and not view.active:
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
-                        hide_index=True, height=300, width="stretch")  # fmt: skip
+                        hide_index=True, height="auto", width="stretch")  # fmt: skip
     st.download_button(t("download_checkpoint"), st.session_state["checkpoint_zip"], file_name="transformer-checkpoint.zip",
                        mime="application/zip", icon="💾")  # fmt: skip
 
