@@ -220,6 +220,7 @@ def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> 
     server = start_server(port)
     try:
         students, training = asyncio.run(drive(f"ws://127.0.0.1:{port}", sessions, seconds, with_training))
+        peak_rss_mb = _peak_rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -235,7 +236,17 @@ def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> 
         "latency_p50_s": p(0.5),
         "latency_p95_s": p(0.95),
         "latency_mean_s": statistics.mean(lat) if lat else None,
+        "server_peak_rss_mb": peak_rss_mb,
     }
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """The server's peak resident memory (Linux), to check that many reruns do not pile it up."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
 
 def main() -> None:
@@ -253,7 +264,8 @@ def main() -> None:
     p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
     during = "while one session trains" if result["with_training"] else "with no training"
     print(f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "
-          f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s")  # fmt: skip
+          f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s, "
+          f"server peak RSS {result['server_peak_rss_mb'] or float('nan'):.0f} MB")  # fmt: skip
     for error in result["first_errors"]:
         print("  error:", error)
     print(json.dumps(result))
