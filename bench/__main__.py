@@ -16,7 +16,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -296,38 +295,20 @@ def bench_app_rss(timeout: float = 240) -> dict:
         return {"app_peak_rss_mb": None}
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import ARGS, _free_port
+    from bench.load import peak_rss_mb, serving
+    from tests.test_browser import ARGS
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-            page = browser.new_page()
-            deadline = time.time() + 60
-            while True:
-                try:
-                    page.goto(f"{url}/train", timeout=5000)
-                    break
-                except Exception:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.5)
-            page.get_by_role("button", name="▶ Start").click(timeout=60_000)
-            page.get_by_text("Results").wait_for(timeout=timeout * 1000)
-            page.goto(f"{url}/attention")
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(2000)
-            browser.close()
-        status = Path(f"/proc/{server.pid}/status").read_text()
-        peak_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
-        return {"app_peak_rss_mb": peak_kb / 1024}
-    finally:
-        server.terminate()
-        server.wait(10)
+    with serving() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{url}/train")
+        page.get_by_role("button", name="▶ Start").click(timeout=60_000)
+        page.get_by_text("Results").wait_for(timeout=timeout * 1000)
+        page.goto(f"{url}/attention")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)
+        browser.close()
+        return {"app_peak_rss_mb": peak_rss_mb(server.pid)}
 
 
 def main() -> None:
@@ -347,9 +328,11 @@ def main() -> None:
     results.update(bench_time_to_90(device))
     results.update(bench_inspect(args.quick))
     results.update(bench_streaming(args.quick, device))
-    results.update({"app_peak_rss_mb": None} if args.quick or args.no_app else bench_app_rss())
-    if not (args.quick or args.no_app):  # the streaming cost as a class sees it: the real page, refreshing
-        from bench.load import watch_training
+    if args.quick or args.no_app:
+        results["app_peak_rss_mb"] = None
+    else:
+        results.update(bench_app_rss())
+        from bench.load import watch_training  # the streaming cost as a class sees it: the real page
 
         watched = watch_training(pairs=2)
         results["train_page_watched_ratio"] = watched["watched_over_unwatched"]

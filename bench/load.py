@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,21 +171,38 @@ async def watched_training(url: str, watch: bool, limit: float = 180) -> float:
 
 def watch_training(pairs: int = 2) -> dict:
     """Training speed with the Train page open and refreshing, over the same with nobody watching."""
+    watched, unwatched = [], []
+    with serving() as (url, _):
+        ws_url = url.replace("http", "ws", 1)
+        asyncio.run(watched_training(ws_url, True))  # warm-up: the first run pays imports and first-call costs
+        for i in range(pairs):  # ABBA order, so a drift in the machine's speed favours neither side
+            for watch in (True, False) if i % 2 == 0 else (False, True):
+                (watched if watch else unwatched).append(asyncio.run(watched_training(ws_url, watch)))
+    return {"steps_per_second_watched": watched, "steps_per_second_unwatched": unwatched,
+            "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
+
+
+@contextlib.contextmanager
+def serving() -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on a free loopback port for the block: yields its URL and process."""
     from tests.test_browser import _free_port
 
     port = _free_port()
     server = start_server(port)
-    url, watched, unwatched = f"ws://127.0.0.1:{port}", [], []
     try:
-        asyncio.run(watched_training(url, True))  # warm-up: the first run pays imports and first-call costs
-        for i in range(pairs):  # ABBA order, so a drift in the machine's speed favours neither side
-            for watch in (True, False) if i % 2 == 0 else (False, True):
-                (watched if watch else unwatched).append(asyncio.run(watched_training(url, watch)))
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.terminate()
         server.wait(10)
-    return {"steps_per_second_watched": watched, "steps_per_second_unwatched": unwatched,
-            "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """A process's peak resident memory in MB (Linux's VmHWM); None where /proc is not there."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -214,16 +233,9 @@ async def drive(url: str, sessions: int, seconds: float, with_training: bool = T
 
 
 def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> dict:
-    from tests.test_browser import _free_port
-
-    port = _free_port()
-    server = start_server(port)
-    try:
-        students, training = asyncio.run(drive(f"ws://127.0.0.1:{port}", sessions, seconds, with_training))
-        peak_rss_mb = _peak_rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with serving() as (url, server):
+        students, training = asyncio.run(drive(url.replace("http", "ws", 1), sessions, seconds, with_training))
+        peak_mb = peak_rss_mb(server.pid)  # many reruns must not pile up memory
     lat = sorted(students.latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731
     return {
@@ -236,17 +248,8 @@ def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> 
         "latency_p50_s": p(0.5),
         "latency_p95_s": p(0.95),
         "latency_mean_s": statistics.mean(lat) if lat else None,
-        "server_peak_rss_mb": peak_rss_mb,
+        "server_peak_rss_mb": peak_mb,
     }
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    """The server's peak resident memory (Linux), to check that many reruns do not pile it up."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
 
 def main() -> None:

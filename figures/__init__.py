@@ -248,9 +248,11 @@ def curve_data(
     validation accuracy) per evaluation. Above ``max_points`` steps every k-th is kept, and always
     the last, so the chart stays light however long the run.
     """
-    keep = list(range(0, len(steps), len(steps) // max_points + 1)) if len(steps) > max_points else range(len(steps))
-    if len(steps) > max_points and keep[-1] != len(steps) - 1:
-        keep.append(len(steps) - 1)
+    keep = list(range(len(steps)))
+    if len(steps) > max_points:
+        keep = keep[:: len(steps) // max_points + 1]
+        if keep[-1] != len(steps) - 1:
+            keep.append(len(steps) - 1)
     loss = pd.DataFrame(
         {
             "step": [steps[i][0] for i in keep] + [e[0] for e in evals],
