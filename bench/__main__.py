@@ -290,16 +290,15 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
 
 def bench_app_rss(timeout: float = 240) -> dict:
     """Peak RSS of `streamlit run app.py` after training the default preset once and serving Attention."""
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
+    from bench.serve import CHROMIUM, CHROMIUM_ARGS, peak_rss_mb, serving
+
+    if not Path(CHROMIUM).exists():
         return {"app_peak_rss_mb": None}
     from playwright.sync_api import sync_playwright
 
-    from bench.load import peak_rss_mb, serving
-    from tests.test_browser import ARGS
-
-    with serving() as (url, server), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+    with serving() as server, sync_playwright() as p:
+        url = server.url
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(f"{url}/train")
         page.get_by_role("button", name="▶ Start").click(timeout=60_000)

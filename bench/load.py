@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +32,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.serve import peak_rss_mb, serving  # noqa: E402
 from figures import safe  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 
@@ -172,52 +169,14 @@ async def watched_training(url: str, watch: bool, limit: float = 180) -> float:
 def watch_training(pairs: int = 2) -> dict:
     """Training speed with the Train page open and refreshing, over the same with nobody watching."""
     watched, unwatched = [], []
-    with serving() as (url, _):
-        ws_url = url.replace("http", "ws", 1)
+    with serving() as server:
+        ws_url = server.url.replace("http", "ws", 1)
         asyncio.run(watched_training(ws_url, True))  # warm-up: the first run pays imports and first-call costs
         for i in range(pairs):  # ABBA order, so a drift in the machine's speed favours neither side
             for watch in (True, False) if i % 2 == 0 else (False, True):
                 (watched if watch else unwatched).append(asyncio.run(watched_training(ws_url, watch)))
     return {"steps_per_second_watched": watched, "steps_per_second_unwatched": unwatched,
             "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
-
-
-@contextlib.contextmanager
-def serving() -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on a free loopback port for the block: yields its URL and process."""
-    from tests.test_browser import _free_port
-
-    port = _free_port()
-    server = start_server(port)
-    try:
-        yield f"http://127.0.0.1:{port}", server
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """A process's peak resident memory in MB (Linux's VmHWM); None where /proc is not there."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
-
-
-def start_server(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("streamlit did not start")
 
 
 async def drive(url: str, sessions: int, seconds: float, with_training: bool = True) -> tuple[Stats, Stats]:
@@ -233,8 +192,8 @@ async def drive(url: str, sessions: int, seconds: float, with_training: bool = T
 
 
 def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> dict:
-    with serving() as (url, server):
-        students, training = asyncio.run(drive(url.replace("http", "ws", 1), sessions, seconds, with_training))
+    with serving() as server:
+        students, training = asyncio.run(drive(server.url.replace("http", "ws", 1), sessions, seconds, with_training))
         peak_mb = peak_rss_mb(server.pid)  # many reruns must not pile up memory
     lat = sorted(students.latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731

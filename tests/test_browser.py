@@ -6,23 +6,15 @@ page that teaches).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench.serve import CHROMIUM, CHROMIUM_ARGS, serving
 from tests.conftest import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 PAGES = ["", "data", "train", "attention", "step_by_step", "predict"]
 
 pytestmark = [
@@ -31,49 +23,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(**extra_env):
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra_env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-         "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    proc.lines = []  # the server's output, read as it comes (a full pipe would block the server)
-    threading.Thread(target=lambda: proc.lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + "".join(proc.lines))
-    return proc, url
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server():
-    proc, url = _start_server()
-    yield url
-    _stop(proc)
+    with serving() as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +34,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -266,23 +219,20 @@ def test_a_pickle_checkpoint_is_refused_and_the_model_kept(page, server, tmp_pat
 
 def test_a_deep_link_as_a_fresh_servers_first_request(page):
     """A teacher shares /attention right after starting the server: the real app must open."""
-    proc, url = _start_server()
-    try:
-        page.goto(f"{url}/attention")
+    with serving() as running:
+        page.goto(f"{running.url}/attention")
         page.wait_for_selector("h1", timeout=60_000)
         wait_idle(page)
         nav = page.locator("[data-testid='stSidebarNav'] a").all_text_contents()
         assert [n[-9:] for n in nav][0].endswith("Home") and not any("common" in n for n in nav), nav
         assert page.get_by_role("heading", name="Attention", exact=True).count() == 1
         assert page.get_by_role("radio", name="简体中文").count() == 1
-    finally:
-        _stop(proc)
 
 
 def test_closing_the_tab_mid_run_ends_the_worker(browser):
     """No heartbeat from a closed tab: the worker stops within its bound (3 s here, 120 s by default)."""
-    proc, url = _start_server(TRANSFORMER_CLASSROOM_ABANDON_AFTER="3")
-    try:
+    with serving({"TRANSFORMER_CLASSROOM_ABANDON_AFTER": "3"}) as running:
+        url = running.url
         context = browser.new_context(viewport={"width": 1400, "height": 1400})
         tab = context.new_page()
         tab.goto(f"{url}/train")
@@ -296,9 +246,7 @@ def test_closing_the_tab_mid_run_ends_the_worker(browser):
         tab.locator("[data-testid='stProgress']").wait_for(timeout=60_000)
         closed = time.time()
         context.close()  # the student closes the tab mid-run
-        while not any("no heartbeat" in line for line in proc.lines) and time.time() < closed + 30:
+        while "no heartbeat" not in running.log() and time.time() < closed + 30:
             time.sleep(0.5)
-        assert any("training run stopped: no heartbeat" in line for line in proc.lines), "the worker kept training"
+        assert "training run stopped: no heartbeat" in running.log(), "the worker kept training"
         assert time.time() - closed < 30
-    finally:
-        _stop(proc)
