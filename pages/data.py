@@ -6,6 +6,7 @@ import streamlit as st
 from figures import label_balance
 from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
 from model.tokenizer import Tokenizer
+from pages import link
 from pages.common import (
     DataChoice,
     begin_page,
@@ -74,9 +75,9 @@ st.divider()
 st.subheader(t("tokenizer_title"))
 st.markdown(t("tokenizer_intro"))
 c1, c2 = st.columns(2)
-kind = c1.radio(t("tokenizer_kind"), ["wordpiece", "bpe"], key="tokenizer_kind", horizontal=True,
+kind = c1.radio(t("tokenizer_kind"), link.CHOICES["tokenizer"], key="tokenizer_kind", horizontal=True,
                 format_func=lambda k: {"wordpiece": "WordPiece", "bpe": "BPE"}[k], help=t("tokenizer_kind_help"))  # fmt: skip
-sizes = seed_choice("vocab_size", [250, 500, 1000, 2000, 4000, 8000, 16000], 8000)
+sizes = seed_choice("vocab_size", link.CHOICES["vocab_size"], link.DEFAULTS["vocab_size"])
 vocab_size = c2.select_slider(t("tokenizer_vocab"), sizes, key="vocab_size", help=t("tokenizer_vocab_help"))
 
 cache_key = (data.name, len(data.train), kind, vocab_size)

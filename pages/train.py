@@ -13,43 +13,82 @@ import torch
 from figures import confusion_matrix, curve_data, training_curves
 from model import checkpoint
 from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
+from model.data import builtin_names
 from model.session import PROBE_SENTENCES, ServerBusy
 from model.trainer import EncodedSet, evaluate
+from pages import link
 from pages.common import (
+    DEFAULT_DATASET,
+    DataChoice,
     begin_page,
+    builtin_dataset,
     current_data,
     current_run,
     is_chinese,
+    lang,
     remember_widget_state,
     set_model,
     t,
+    t_plain,
 )
 
 begin_page()
 st.title(t("train_title"))
 st.markdown(t("train_intro"))
-run, data = current_run(), current_data()
-st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else data.name, n=len(data.train)))
-
 DEVICES = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-SETTINGS = {  # widget key -> (config field, choices or None)
-    "n_layers": [1, 2, 3, 4, 6], "n_heads": [1, 2, 4, 8], "d_model": [16, 32, 64, 128, 256, 512],
-    "d_ff": [32, 64, 128, 256, 512, 1024, 2048], "batch_size": [8, 16, 32, 64, 128, 256],
-    "lr": [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0, 10.0],
-}  # fmt: skip
+SETTINGS = link.CHOICES  # what each widget offers: a shared link may only pick among these
 
 
 def apply_preset() -> None:
-    model_cfg, train_cfg = preset(st.session_state["preset"])
-    for name in ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "positional", "pooling", "activation"):
-        st.session_state[f"hp_{name}"] = getattr(model_cfg, name)
-    for name in ("batch_size", "lr", "epochs", "seed"):
-        st.session_state[f"hp_{name}"] = getattr(train_cfg, name)
+    for name, value in link.preset_values(st.session_state["preset"] or "small").items():
+        st.session_state[f"hp_{name}"] = value
+
+
+def open_link() -> None:
+    """A session's first visit: start from the settings in the address, if it has any (pages/link.py)."""
+    asked, ignored = link.read(st.query_params.to_dict(), builtin_names())
+    st.session_state["preset"] = asked.get("preset", "small")
+    apply_preset()
+    for name, value in asked.items():
+        if name in link.MODEL_SETTINGS or name in link.TRAIN_SETTINGS:
+            st.session_state[f"hp_{name}"] = value
+    if "tokenizer" in asked:
+        st.session_state["tokenizer_kind"] = asked["tokenizer"]
+    if "vocab_size" in asked:
+        st.session_state["vocab_size"] = asked["vocab_size"]
+    if "dataset" in asked:
+        ds = builtin_dataset(asked["dataset"])
+        st.session_state["data"] = DataChoice(ds.train, ds.valid, ds.name, True)
+    st.session_state["link_notes"] = (asked, ignored)
+
+
+def keep_link() -> None:
+    """Keep the address in step with the settings, so that it can be shared at any moment."""
+    s, data = st.session_state, current_data()
+    settings = {"preset": s.get("preset"), **{k: s.get(f"hp_{k}") for k in (*link.MODEL_SETTINGS, *link.TRAIN_SETTINGS)},
+                "dataset": data.name if data.builtin else None, "tokenizer": s.get("tokenizer_kind"),
+                "vocab_size": s.get("vocab_size")}  # fmt: skip
+    wanted = link.write(settings, DEFAULT_DATASET[lang()])
+    if lang() != "en":  # the language decides the default dataset, and what the reader sees
+        wanted["lang"] = lang()
+    for key in link.ORDER:
+        if key not in wanted:
+            st.query_params.pop(key, None)
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 if "hp_d_model" not in st.session_state:
-    st.session_state.setdefault("preset", "small")
-    apply_preset()
+    open_link()
+asked, ignored = st.session_state.pop("link_notes", ({}, []))
+if asked:
+    st.info(t("link_opened", settings=link.describe(asked)), icon="🔗")
+if ignored:
+    items = "; ".join(t_plain("link_ignored_item", name=n, value=v, allowed=allowed) for n, v, allowed in ignored)
+    st.warning(t("link_ignored", items=items), icon="🔗")
+run, data = current_run(), current_data()
+st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else data.name, n=len(data.train)))
 
 with st.expander(t("settings_title"), expanded=not run.active and run.status == "idle"):
     st.segmented_control(t("preset"), list(PRESETS), key="preset", on_change=apply_preset,
@@ -62,17 +101,19 @@ with st.expander(t("settings_title"), expanded=not run.active and run.status == 
     c1.slider(t("hp_dropout"), 0.0, 0.5, step=0.05, key="hp_dropout", help=t("hp_dropout_help"))
     c2.select_slider(t("hp_lr"), SETTINGS["lr"], key="hp_lr", help=t("hp_lr_help"), format_func=lambda v: f"{v:g}")
     c3.select_slider(t("hp_batch_size"), SETTINGS["batch_size"], key="hp_batch_size", help=t("hp_batch_size_help"))
-    c4.number_input(t("hp_epochs"), 1, 50, key="hp_epochs", help=t("hp_epochs_help"))
-    c1.radio(t("hp_positional"), ["learned", "sinusoidal"], key="hp_positional", help=t("hp_positional_help"),
+    c4.number_input(t("hp_epochs"), *link.RANGES["epochs"], key="hp_epochs", help=t("hp_epochs_help"))
+    c1.radio(t("hp_positional"), SETTINGS["positional"], key="hp_positional", help=t("hp_positional_help"),
              format_func={v: t(f"positional_{v}") for v in ("learned", "sinusoidal")}.__getitem__)  # fmt: skip
-    c2.radio(t("hp_pooling"), ["mean", "cls"], key="hp_pooling", help=t("hp_pooling_help"),
+    c2.radio(t("hp_pooling"), SETTINGS["pooling"], key="hp_pooling", help=t("hp_pooling_help"),
              format_func={v: t(f"pooling_{v}") for v in ("mean", "cls")}.__getitem__)  # fmt: skip
-    c3.radio(t("hp_activation"), ["relu", "gelu"], key="hp_activation", help=t("hp_activation_help"),
+    c3.radio(t("hp_activation"), SETTINGS["activation"], key="hp_activation", help=t("hp_activation_help"),
              format_func=str.upper)  # fmt: skip
-    c4.number_input(t("hp_seed"), 0, 2**31 - 1, key="hp_seed", help=t("hp_seed_help"))
+    c4.number_input(t("hp_seed"), *link.RANGES["seed"], key="hp_seed", help=t("hp_seed_help"))
     c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True)
     st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", "wordpiece"),
                  n=st.session_state.get("vocab_size", 8000)))  # fmt: skip
+    st.caption(t("link_share"))
+keep_link()
 
 
 def configs() -> tuple[ModelConfig, TrainConfig]:

@@ -114,6 +114,21 @@ def test_train_tiny_and_watch_the_curves_grow(page, server):
     page.screenshot(path=str(ARTIFACTS / "en-train-done.png"), full_page=True)
 
 
+def test_a_shared_train_link_opens_its_settings_and_the_address_follows_changes(page, server):
+    """TensorFlow Playground's state in the URL: the address bar is the experiment's link."""
+    page.goto(f"{server}/train?preset=tiny&lr=0.01&d_model=abc")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    page.get_by_text("Settings from the link you opened").wait_for(timeout=10_000)
+    page.get_by_text("Ignored from the link").wait_for(timeout=10_000)
+    page.wait_for_function("() => location.search === '?preset=tiny&lr=0.01'", timeout=10_000)
+    page.get_by_role("spinbutton", name="Epochs").fill("3")
+    page.get_by_role("spinbutton", name="Epochs").press("Enter")
+    wait_idle(page)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('epochs') === '3'", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "en-train-link.png"), full_page=True)
+
+
 def _tick_texts(page) -> list[str]:
     return page.locator(".js-plotly-plot .xtick text").all_text_contents()
 
