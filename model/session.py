@@ -109,14 +109,22 @@ class TrainingRun:
         self._thread.start()
 
     def pause(self) -> None:
-        if self.status == "training":
-            self._control.pause()
-            self.status = "paused"
+        """Pause a run, also while it is still preparing (it then starts paused)."""
+        with self._lock:  # the worker sets "training" or "paused" after preparing, under the same lock
+            if self.status in ("preparing", "training"):
+                self._control.pause()
+                self.status = "paused"
 
     def resume(self) -> None:
+        with self._lock:
+            if self.status == "paused":
+                self._control.resume()
+                self.status = "training"
+
+    def step(self) -> None:
+        """One more training step (one batch) of a paused run, which then stays paused."""
         if self.status == "paused":
-            self._control.resume()
-            self.status = "training"
+            self._control.step()
 
     def stop(self) -> None:
         self._control.stop()
@@ -167,7 +175,8 @@ class TrainingRun:
             if self._control.stopped:
                 self.status = "stopped"
                 return
-            self.status = "paused" if self._control.paused else "training"
+            with self._lock:
+                self.status = "paused" if self._control.paused else "training"
             for record in train(model, tokenizer, train_set, valid_set, train_cfg, self._control, probes):
                 if not self._control.stopped and time.monotonic() - self._last_heartbeat > self.abandon_after:
                     self._control.stop()  # nobody is watching: the tab was closed

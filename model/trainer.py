@@ -114,37 +114,54 @@ class DoneRecord:
 
 
 class TrainingControl:
-    """Pause, resume and stop a running ``train`` from another thread."""
+    """Pause, resume, step and stop a running ``train`` from another thread."""
 
     def __init__(self) -> None:
-        self._running = threading.Event()
-        self._running.set()
-        self._stop = threading.Event()
+        self._changed = threading.Condition()
+        self._paused = self._stopped = False
+        self._steps = 0  # steps granted while paused, not yet taken
 
     def pause(self) -> None:
-        self._running.clear()
+        with self._changed:
+            self._paused, self._steps = True, 0
 
     def resume(self) -> None:
-        self._running.set()
+        with self._changed:
+            self._paused = False
+            self._changed.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """While paused: let ``n`` more training steps run, then stay paused (TensorFlow Playground's ⏭)."""
+        with self._changed:
+            if self._paused:
+                self._steps += n
+                self._changed.notify_all()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # wake a paused loop so it can see the stop
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()  # wake a paused loop so it can see the stop
 
     @property
     def paused(self) -> bool:
-        return not self._running.is_set()
+        return self._paused
 
     @property
     def stopped(self) -> bool:
-        return self._stop.is_set()
+        return self._stopped
 
     def wait_while_paused(self) -> float:
-        """Block while paused; return the seconds spent waiting (kept out of the timings)."""
-        if self._running.is_set():
+        """Before each step: block while paused (unless a step was granted); return the seconds waited.
+
+        The waiting is kept out of the timings.
+        """
+        if not self._paused:
             return 0.0
         start = time.perf_counter()
-        self._running.wait()
+        with self._changed:
+            self._changed.wait_for(lambda: not self._paused or self._stopped or self._steps > 0)
+            if self._paused and not self._stopped:
+                self._steps -= 1
         return time.perf_counter() - start
 
 

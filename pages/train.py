@@ -142,14 +142,16 @@ if run.status == "paused":
     if b2.button(t("resume"), width="stretch"):
         run.resume()
         st.rerun()
-elif b2.button(t("pause"), disabled=run.status != "training", width="stretch"):
+elif b2.button(t("pause"), disabled=not run.active, width="stretch"):  # drawn while preparing, clicked while training
     run.pause()
     st.rerun()
-if b3.button(t("stop"), disabled=not run.active, width="stretch"):
+if b3.button(t("step_once"), disabled=run.status != "paused", width="stretch", help=t("step_once_help")):
+    run.step()  # the fragment below shows the new point within a second
+if b4.button(t("stop"), disabled=not run.active, width="stretch"):
     run.stop()
     run.join(5)
     st.rerun()
-if b4.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t("reset_help")):
+if b5.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t("reset_help")):
     run.reset()
     st.rerun()
 

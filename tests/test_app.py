@@ -31,7 +31,7 @@ def test_every_page_renders_in_both_languages(lang):
 def test_key_widgets_exist():
     at = open_page(new_app(), "pages/train.py")
     labels = {b.label for b in at.button}
-    for name in ("▶ Start", "⏸ Pause", "⏹ Stop", "↺ Reset"):
+    for name in ("▶ Start", "⏸ Pause", "⏭ Step", "⏹ Stop", "↺ Reset"):
         assert name in labels
     sliders = {s.label for s in at.select_slider}
     assert {"Layers (N)", "Heads (h)", "d_model", "Feed-forward width", "Learning rate", "Batch size"} <= sliders
@@ -125,15 +125,44 @@ def test_training_run_worker_lifecycle():
         time.sleep(0.05)
     run.pause()
     assert run.status == "paused"
+    time.sleep(0.3)  # a step under way when the pause came ends
     n = len(run.view().steps)
+    run.step()
+    while len(run.view().steps) == n and time.time() < deadline:
+        time.sleep(0.05)
     time.sleep(0.3)
-    assert len(run.view().steps) in (n, n + 1)
+    assert len(run.view().steps) == n + 1 and run.status == "paused"  # one step, then paused again
     run.resume()
     run.stop()
     assert run.join(10) and run.status == "stopped" and run.view().checkpoint is not None
     assert run.view().snapshots[0].step == 0
     run.reset()
     assert run.status == "idle" and not run.view().steps
+
+
+def test_a_run_paused_while_preparing_starts_paused_and_steps_on_request():
+    """Pause is offered from the moment Start is pressed, while the tokenizer is still being learned."""
+    from model.config import preset
+    from model.data import load_builtin
+    from model.session import TrainingRun
+
+    ds = load_builtin("colour")
+    model_cfg, train_cfg = preset("tiny", epochs=200)
+    run = TrainingRun()
+    run.start(ds.train, ds.valid, model_cfg, train_cfg)
+    assert run.status == "preparing"
+    run.pause()
+    assert run.status == "paused"
+    time.sleep(1.5)  # long enough to prepare and take many steps, were it not paused
+    assert run.status == "paused" and not run.view().steps
+    run.step()
+    deadline = time.time() + 30
+    while not run.view().steps and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert [r.step for r in run.view().steps] == [1] and run.status == "paused"
+    run.stop()
+    assert run.join(10) and run.status == "stopped"
 
 
 def test_an_abandoned_run_ends_by_itself():

@@ -106,6 +106,18 @@ def test_train_tiny_and_watch_the_curves_grow(page, server):
     page.screenshot(path=str(ARTIFACTS / "en-train-running.png"), full_page=True)
     assert len(set(seen_steps)) >= 3 and seen_steps == sorted(seen_steps), seen_steps
     assert len(set(seen_images)) >= 3, "the loss chart did not change at least twice while training"
+    # Pause, then ⏭ Step: exactly one more step, and still paused.
+    step_now = lambda: int(progress.inner_text().split("Step")[1].split()[0])  # noqa: E731
+    page.get_by_role("button", name="⏸ Pause").click()
+    page.get_by_role("button", name="▶ Resume").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    paused_at = step_now()
+    page.get_by_role("button", name="⏭ Step").click()
+    page.wait_for_function(f"() => /Step {paused_at + 1} of/.test(document.body.innerText)", timeout=30_000)
+    page.wait_for_timeout(2000)
+    assert step_now() == paused_at + 1
+    page.screenshot(path=str(ARTIFACTS / "en-train-stepped.png"), full_page=True)
     page.get_by_role("button", name="⏹ Stop").click()
     page.get_by_text("Results").wait_for(timeout=60_000)
     wait_idle(page)

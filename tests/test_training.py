@@ -106,6 +106,40 @@ def test_pause_resume_and_stop_from_another_thread():
     assert seen[-1].steps < 50 * 63
 
 
+def test_step_while_paused_takes_exactly_that_many_steps():
+    ds, tok, model, cfg = _setup("colour", epochs=50)
+    control = TrainingControl()
+    control.step()  # not paused: nothing to grant, nothing stored for later
+    control.pause()  # paused before the first step
+    steps = []
+    worker = threading.Thread(target=lambda: steps.extend(
+        r.step for r in train(model, tok, ds.train, ds.valid, cfg, control=control) if r.kind == "step"))  # fmt: skip
+    worker.start()
+
+    def settle(expected: int) -> None:
+        deadline = time.time() + 20
+        while len(steps) < expected and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # and no more come
+        assert steps == list(range(1, expected + 1))
+
+    settle(0)
+    control.step()
+    settle(1)
+    control.step(3)
+    settle(4)
+    control.resume()  # running again: steps no longer counted
+    deadline = time.time() + 20
+    while len(steps) < 10 and time.time() < deadline:
+        time.sleep(0.01)
+    control.pause()
+    control.step(2)
+    control.stop()  # a stop ends the run at once, granted steps or not
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(steps) >= 10 and steps == list(range(1, len(steps) + 1))
+
+
 def test_time_budget_ends_training():
     ds, tok, model, cfg = _setup("colour", epochs=1000, time_budget=1.0)
     t0 = time.perf_counter()
