@@ -204,7 +204,7 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
         alt.Chart(title=labels["loss_title"])
         .mark_line(point=False)
         .encode(
-            x=alt.X("step:Q", title=labels["step"]),
+            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("loss:Q", title=labels["loss"]),
             # Two colours told apart on a projector: training in blue, validation in orange.
             color=alt.Color(
@@ -222,7 +222,7 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
         alt.Chart(title=labels["accuracy_title"])
         .mark_line(point=alt.OverlayMarkDef(color="#2a9d8f"), color="#2a9d8f")
         .encode(
-            x=alt.X("step:Q", title=labels["step"]),
+            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y(
                 "valid_accuracy:Q", title=labels["accuracy"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
             ),  # fmt: skip
