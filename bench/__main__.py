@@ -161,7 +161,7 @@ def bench_throughput(quick: bool, device: torch.device, batch_size: int | None =
         "reference_samples_per_second": ref_sps,
         "throughput_ratio_vs_torch_encoder": ours_sps / ref_sps,
         "throughput_ratio_rounds": [round(o / r, 3) for o, r in zip(ours, reference, strict=True)],
-        "train_page_faults_per_step": statistics.median(faults),
+        "page_faults_per_step": statistics.median(faults),
         "model_tflops": ours_sps * flops_per_sample / 1e12,
         "peak_matmul_tflops": statistics.median(peaks) / 1e12,
         "mfu": statistics.median(o * flops_per_sample / p for o, p in zip(ours, peaks, strict=True)),

@@ -170,7 +170,7 @@ def watch_training(pairs: int = 2) -> dict:
     """Training speed with the Train page open and refreshing, over the same with nobody watching."""
     watched, unwatched = [], []
     with serving() as server:
-        ws_url = server.url.replace("http", "ws", 1)
+        ws_url = server.ws_url
         asyncio.run(watched_training(ws_url, True))  # warm-up: the first run pays imports and first-call costs
         for i in range(pairs):  # ABBA order, so a drift in the machine's speed favours neither side
             for watch in (True, False) if i % 2 == 0 else (False, True):
@@ -193,7 +193,7 @@ async def drive(url: str, sessions: int, seconds: float, with_training: bool = T
 
 def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> dict:
     with serving() as server:
-        students, training = asyncio.run(drive(server.url.replace("http", "ws", 1), sessions, seconds, with_training))
+        students, training = asyncio.run(drive(server.ws_url, sessions, seconds, with_training))
         peak_mb = peak_rss_mb(server.pid)  # many reruns must not pile up memory
     lat = sorted(students.latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731

@@ -51,6 +51,11 @@ class Server:
         raise RuntimeError("streamlit did not start:\n" + "".join(self.lines))
 
     @property
+    def ws_url(self) -> str:
+        """The same address for Streamlit's websocket protocol."""
+        return self.url.replace("http", "ws", 1)
+
+    @property
     def pid(self) -> int:
         return self.proc.pid
 

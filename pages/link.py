@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from model.config import PRESETS, preset
+from model.config import PRESETS, TrainConfig, preset
 
 # What each setting's widget offers; a value from a link must be one of them.
 CHOICES: dict[str, Sequence[Any]] = {
@@ -36,7 +36,8 @@ CHOICES: dict[str, Sequence[Any]] = {
 RANGES: dict[str, tuple[int, int]] = {"epochs": (1, 50), "seed": (0, 2**31 - 1)}
 MODEL_SETTINGS = ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "positional", "pooling", "activation")
 TRAIN_SETTINGS = ("lr", "batch_size", "epochs", "seed")
-DEFAULTS = {"preset": "small", "tokenizer": "wordpiece", "vocab_size": 8000}
+# The Train page starts from "small"; the tokenizer settings start at TrainConfig's own defaults.
+DEFAULTS = {"preset": "small", "tokenizer": TrainConfig.tokenizer, "vocab_size": TrainConfig.vocab_size}
 # The order in which settings appear in a link.
 ORDER = ("preset", *MODEL_SETTINGS, *TRAIN_SETTINGS, "dataset", "tokenizer", "vocab_size")
 
@@ -81,7 +82,7 @@ def _parse(name: str, text: str, datasets: Sequence[str]) -> Any:
     except ValueError:
         raise ValueError(allowed) from None
     for option in options:  # 0.001 and 1e-3 are the same choice; so are 0.15 and 0.15000000000000002
-        if math.isclose(value, option, rel_tol=1e-9, abs_tol=1e-12):
+        if _same(value, option):
             return option
     raise ValueError(allowed)
 

@@ -39,23 +39,24 @@ DEVICES = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 SETTINGS = link.CHOICES  # what each widget offers: a shared link may only pick among these
 
 
+# Where each setting a link can carry lives in this session (the dataset is kept as a DataChoice).
+STATE_KEYS = {"preset": "preset", **{k: f"hp_{k}" for k in (*link.MODEL_SETTINGS, *link.TRAIN_SETTINGS)},
+              "tokenizer": "tokenizer_kind", "vocab_size": "vocab_size"}  # fmt: skip
+
+
 def apply_preset() -> None:
-    for name, value in link.preset_values(st.session_state["preset"] or "small").items():
-        st.session_state[f"hp_{name}"] = value
+    for name, value in link.preset_values(st.session_state["preset"] or link.DEFAULTS["preset"]).items():
+        st.session_state[STATE_KEYS[name]] = value
 
 
 def open_link() -> None:
     """A session's first visit: start from the settings in the address, if it has any (pages/link.py)."""
     asked, ignored = link.read(st.query_params.to_dict(), builtin_names())
-    st.session_state["preset"] = asked.get("preset", "small")
+    st.session_state["preset"] = asked.get("preset", link.DEFAULTS["preset"])
     apply_preset()
     for name, value in asked.items():
-        if name in link.MODEL_SETTINGS or name in link.TRAIN_SETTINGS:
-            st.session_state[f"hp_{name}"] = value
-    if "tokenizer" in asked:
-        st.session_state["tokenizer_kind"] = asked["tokenizer"]
-    if "vocab_size" in asked:
-        st.session_state["vocab_size"] = asked["vocab_size"]
+        if name in STATE_KEYS:
+            st.session_state[STATE_KEYS[name]] = value
     if "dataset" in asked:
         ds = builtin_dataset(asked["dataset"])
         st.session_state["data"] = DataChoice(ds.train, ds.valid, ds.name, True)
@@ -64,10 +65,9 @@ def open_link() -> None:
 
 def keep_link() -> None:
     """Keep the address in step with the settings, so that it can be shared at any moment."""
-    s, data = st.session_state, current_data()
-    settings = {"preset": s.get("preset"), **{k: s.get(f"hp_{k}") for k in (*link.MODEL_SETTINGS, *link.TRAIN_SETTINGS)},
-                "dataset": data.name if data.builtin else None, "tokenizer": s.get("tokenizer_kind"),
-                "vocab_size": s.get("vocab_size")}  # fmt: skip
+    data = current_data()
+    settings = {name: st.session_state.get(key) for name, key in STATE_KEYS.items()}
+    settings["dataset"] = data.name if data.builtin else None
     wanted = link.write(settings, DEFAULT_DATASET[lang()])
     if lang() != "en":  # the language decides the default dataset, and what the reader sees
         wanted["lang"] = lang()
@@ -103,15 +103,15 @@ with st.expander(t("settings_title"), expanded=not run.active and run.status == 
     c3.select_slider(t("hp_batch_size"), SETTINGS["batch_size"], key="hp_batch_size", help=t("hp_batch_size_help"))
     c4.number_input(t("hp_epochs"), *link.RANGES["epochs"], key="hp_epochs", help=t("hp_epochs_help"))
     c1.radio(t("hp_positional"), SETTINGS["positional"], key="hp_positional", help=t("hp_positional_help"),
-             format_func={v: t(f"positional_{v}") for v in ("learned", "sinusoidal")}.__getitem__)  # fmt: skip
+             format_func={v: t(f"positional_{v}") for v in SETTINGS["positional"]}.__getitem__)  # fmt: skip
     c2.radio(t("hp_pooling"), SETTINGS["pooling"], key="hp_pooling", help=t("hp_pooling_help"),
-             format_func={v: t(f"pooling_{v}") for v in ("mean", "cls")}.__getitem__)  # fmt: skip
+             format_func={v: t(f"pooling_{v}") for v in SETTINGS["pooling"]}.__getitem__)  # fmt: skip
     c3.radio(t("hp_activation"), SETTINGS["activation"], key="hp_activation", help=t("hp_activation_help"),
              format_func=str.upper)  # fmt: skip
     c4.number_input(t("hp_seed"), *link.RANGES["seed"], key="hp_seed", help=t("hp_seed_help"))
     c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True)
-    st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", "wordpiece"),
-                 n=st.session_state.get("vocab_size", 8000)))  # fmt: skip
+    st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", link.DEFAULTS["tokenizer"]),
+                 n=st.session_state.get("vocab_size", link.DEFAULTS["vocab_size"])))  # fmt: skip
     st.caption(t("link_share"))
 keep_link()
 
@@ -122,8 +122,8 @@ def configs() -> tuple[ModelConfig, TrainConfig]:
                             dropout=float(s.hp_dropout), positional=s.hp_positional, pooling=s.hp_pooling,
                             activation=s.hp_activation, max_len=preset(s.preset or "small")[0].max_len)  # fmt: skip
     train_cfg = TrainConfig(epochs=int(s.hp_epochs), batch_size=s.hp_batch_size, lr=float(s.hp_lr), seed=int(s.hp_seed),
-                            device=s.get("hp_device", "auto"), vocab_size=s.get("vocab_size", 8000),
-                            tokenizer=s.get("tokenizer_kind", "wordpiece"))  # fmt: skip
+                            device=s.get("hp_device", "auto"), vocab_size=s.get("vocab_size", link.DEFAULTS["vocab_size"]),
+                            tokenizer=s.get("tokenizer_kind", link.DEFAULTS["tokenizer"]))  # fmt: skip
     return model_cfg, train_cfg
 
 

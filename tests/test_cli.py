@@ -96,13 +96,8 @@ def test_architecture_options_set_the_model(tmp_path):
               "--n-layers", "1", "--d-ff", "40", "--dropout", "0.2", "--positional", "sinusoidal", "--activation", "gelu", "--quiet", "--out", out)  # fmt: skip
     assert res.returncode == 0, res.stderr
     model = json.loads((out / "config.json").read_text())["model"]
-    assert (model["d_model"], model["n_heads"], model["n_layers"], model["d_ff"], model["dropout"]) == (
-        24,
-        3,
-        1,
-        40,
-        0.2,
-    )
+    assert [model[k] for k in ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "positional", "activation")] == [
+        24, 3, 1, 40, 0.2, "sinusoidal", "gelu"]  # fmt: skip
 
 
 def test_bad_data_file_names_the_line(tmp_path):
