@@ -243,8 +243,11 @@ if view.checkpoint is not None and not view.active:
         wrong = [(text, ckpt.label_names[y], ckpt.label_names[p])
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
-        right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
-                        hide_index=True, height="auto", width="stretch")  # fmt: skip
+        if wrong:
+            right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
+                            hide_index=True, height="auto", width="stretch")  # fmt: skip
+        else:  # an empty table would show Streamlit's own "empty", in English whatever the language
+            right.success(t("misclassified_none"), icon="✅")
     st.download_button(t("download_checkpoint"), st.session_state["checkpoint_zip"], file_name="transformer-checkpoint.zip",
                        mime="application/zip", icon="💾")  # fmt: skip
 

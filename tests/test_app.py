@@ -82,6 +82,16 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     at.run()
     assert not at.exception
     assert any(m.label == "Validation accuracy" for m in at.metric)
+    # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
+    from model.data import load_builtin
+
+    labels = load_builtin("sentiment_en").valid.labels
+    at.session_state["predictions"] = [1 - y for y in labels]
+    at.run()
+    assert len(at.dataframe[0].value) == len(labels) and not at.success
+    at.session_state["predictions"] = list(labels)
+    at.run()
+    assert not at.dataframe and at.success[0].value == "Every validation sentence was classified correctly."
     trained = run.view().checkpoint
     assert trained.model.cfg.d_model == model_cfg.d_model and trained.model.cfg.n_layers == model_cfg.n_layers
     at.switch_page("pages/attention.py")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from bench.serve import CHROMIUM, CHROMIUM_ARGS, serving
 from tests.conftest import ROOT
@@ -166,7 +167,7 @@ def test_switching_to_chinese_changes_the_labels(page, server):
     page.get_by_role("radio", name="简体中文").click()
     page.get_by_role("heading", name="注意力").wait_for(timeout=30_000)
     wait_idle(page)
-    assert page.get_by_role("textbox", name="你的句子").count() == 1
+    expect(page.get_by_role("textbox", name="你的句子")).to_have_count(1)  # waits for the rerun to draw it
     page.screenshot(path=str(ARTIFACTS / "zh-attention.png"), full_page=True)
     for path in PAGES:
         open_page(page, server, path, lang="zh")
@@ -223,7 +224,7 @@ def test_a_bad_data_file_is_refused_and_the_dataset_kept(page, server, tmp_path)
     page.get_by_role("button", name="Use this file").click()
     page.get_by_text("line 3").first.wait_for(timeout=30_000)
     assert page.get_by_text("3 columns where the first row has 2").count() >= 1
-    assert page.get_by_text("Current dataset: English reviews (sentiment)").count() == 1
+    expect(page.get_by_text("Current dataset: English reviews (sentiment)")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "en-data-bad-upload.png"), full_page=True)
 
 
@@ -241,7 +242,7 @@ def test_a_pickle_checkpoint_is_refused_and_the_model_kept(page, server, tmp_pat
     page.get_by_role("button", name="Load this model").click()
     page.get_by_text("This checkpoint cannot be loaded").wait_for(timeout=30_000)
     open_page(page, server, "attention")
-    assert page.get_by_text("bundled model").count() >= 1
+    page.get_by_text("bundled model").first.wait_for(timeout=30_000)
 
 
 def test_a_deep_link_as_a_fresh_servers_first_request(page):
@@ -252,8 +253,8 @@ def test_a_deep_link_as_a_fresh_servers_first_request(page):
         wait_idle(page)
         nav = page.locator("[data-testid='stSidebarNav'] a").all_text_contents()
         assert [n[-9:] for n in nav][0].endswith("Home") and not any("common" in n for n in nav), nav
-        assert page.get_by_role("heading", name="Attention", exact=True).count() == 1
-        assert page.get_by_role("radio", name="简体中文").count() == 1
+        expect(page.get_by_role("heading", name="Attention", exact=True)).to_have_count(1)
+        expect(page.get_by_role("radio", name="简体中文")).to_have_count(1)
 
 
 def test_closing_the_tab_mid_run_ends_the_worker(browser):
