@@ -201,7 +201,7 @@ def training_curves(labels: dict[str, str]) -> tuple[dict, dict]:
 def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
     labels = dict(label_items)
     loss_chart = (
-        alt.Chart(title=labels["loss_title"])
+        alt.Chart(title=alt.TitleParams(labels["loss_title"], offset=0))
         .mark_line(point=False)
         .encode(
             x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
@@ -210,25 +210,32 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
             color=alt.Color(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="top"),
+                legend=alt.Legend(orient="top", offset=4, padding=0),
                 scale=alt.Scale(domain=[labels["train_loss"], labels["valid_loss"]], range=["#457b9d", "#e76f51"]),
             ),
             strokeWidth=alt.condition(alt.datum.series == labels["valid_loss"], alt.value(3), alt.value(1.5)),
             tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
         )
-        .properties(height=300)
+        .properties(height=360)
     )
     accuracy_chart = (
-        alt.Chart(title=labels["accuracy_title"])
-        .mark_line(point=alt.OverlayMarkDef(color="#2a9d8f"), color="#2a9d8f")
+        alt.Chart(title=alt.TitleParams(labels["accuracy_title"], offset=0))
+        .mark_line(point=True)
         .encode(
+            # A legend as the loss chart has, so that both charts keep the same plot height side by side.
+            color=alt.Color(
+                "series:N",
+                title=None,
+                legend=alt.Legend(orient="top", offset=4, padding=0),
+                scale=alt.Scale(domain=[labels["valid_accuracy"]], range=["#2a9d8f"]),
+            ),
             x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y(
                 "valid_accuracy:Q", title=labels["accuracy"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
             ),  # fmt: skip
             tooltip=["step:Q", alt.Tooltip("valid_accuracy:Q", format=".2%")],
         )
-        .properties(height=300)
+        .properties(height=360)
     )
     specs = loss_chart.to_dict(), accuracy_chart.to_dict()
     for spec in specs:  # Altair puts in an empty dataset; the page's rows take its place
@@ -242,7 +249,7 @@ def curve_data(
     labels: dict[str, str],
     max_points: int = 300,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows ``training_curves`` draws: (step, loss, series) and (step, valid_accuracy).
+    """The rows ``training_curves`` draws: (step, loss, series) and (step, valid_accuracy, series).
 
     ``steps`` holds (step, training loss) per optimizer step, ``evals`` (step, validation loss,
     validation accuracy) per evaluation. Above ``max_points`` steps every k-th is kept, and always
@@ -260,20 +267,27 @@ def curve_data(
             "series": [labels["train_loss"]] * len(keep) + [labels["valid_loss"]] * len(evals),
         }
     )
-    accuracy = pd.DataFrame({"step": [e[0] for e in evals], "valid_accuracy": [e[2] for e in evals]})
+    accuracy = pd.DataFrame(
+        {
+            "step": [e[0] for e in evals],
+            "valid_accuracy": [e[2] for e in evals],
+            "series": [labels["valid_accuracy"]] * len(evals),
+        }
+    )
     return loss, accuracy
 
 
-def label_balance(counts: dict[str, int], title: str = "") -> alt.Chart:
+def label_balance(counts: dict[str, int], title: str = "", label: str = "label", count: str = "count") -> alt.Chart:
+    """Sentences per class as bars; ``label`` and ``count`` name the axes and the tooltip (translated)."""
     df = pd.DataFrame({"label": list(counts), "count": list(counts.values())})
     return (
         alt.Chart(df, title=title)
         .mark_bar()
         .encode(
             x=alt.X("label:N", title=None, sort=list(counts)),
-            y="count:Q",
+            y=alt.Y("count:Q", title=count),
             color=alt.Color("label:N", legend=None),
-            tooltip=["label", "count"],
+            tooltip=[alt.Tooltip("label:N", title=label), alt.Tooltip("count:Q", title=count)],
         )  # fmt: skip
         .properties(height=220)
     )

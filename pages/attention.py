@@ -7,6 +7,7 @@ import torch
 from figures import attention_grid, attention_heads, heatmap, probabilities, token_bars
 from pages.common import (
     begin_page,
+    class_names,
     current_data,
     current_run,
     head_titles,
@@ -28,8 +29,9 @@ sentence = sentence_ui("attention")
 result = inspect_ui(ckpt, sentence)
 if result is not None:
     left, right = st.columns([1, 2])
-    left.metric(t("prediction"), result.prediction)
-    right.plotly_chart(probabilities(result.label_names, result.probabilities), width="stretch")
+    shown = class_names(result.label_names)
+    left.metric(t("prediction"), shown[result.prediction])
+    right.plotly_chart(probabilities(list(shown.values()), result.probabilities), width="stretch")
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
 
     # Lazy tabs: only the open one is computed and sent (a third of the work of each rerun).
@@ -83,7 +85,8 @@ with st.container(border=True):
         steps = [s.step for s in view.snapshots]
         at = st.select_slider(t("history_step"), steps, value=steps[-1], key="history_step_slider")
         snap = view.snapshots[steps.index(at)]
-        probs = ", ".join(f"{name} {p:.0%}" for name, p in zip(label_names, snap.probabilities[probe]))
+        probs = ", ".join(f"{name} {p:.0%}" for name, p in zip(class_names(label_names).values(),
+                                                                snap.probabilities[probe]))  # fmt: skip
         st.caption(t("history_caption", step=at, probs=probs))
         tokens = snap.tokens[probe]
         st.plotly_chart(heatmap(snap.weights[probe][h_layer][h_head], tokens, tokens, x_title=t("key_token"),

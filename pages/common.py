@@ -98,6 +98,16 @@ def t(key: str, **values) -> str:
     return t_plain(key, **{k: md(v) if isinstance(v, str) else v for k, v in values.items()})
 
 
+def class_names(names: list[str]) -> dict[str, str]:
+    """Each class label as it is shown: the built-in datasets' labels in the chosen language
+    (negative → 消极), any other as it is. The model and its checkpoint keep the original names.
+
+    Where translating would make two labels look the same, every label stays as it is.
+    """
+    shown = [strings(lang()).get(f"class_{name}") or name for name in names]
+    return dict(zip(names, shown if len(set(shown)) == len(shown) else names, strict=True))
+
+
 def t_plain(key: str, **values) -> str:
     """The string ``key`` with values filled in unescaped: for Plotly, whose builders escape HTML."""
     text = strings(lang()).get(key) or strings("en").get(key, key)

@@ -11,6 +11,7 @@ from pages.common import (
     DataChoice,
     begin_page,
     builtin_dataset,
+    class_names,
     current_data,
     remember_widget_state,
     seed_choice,
@@ -62,11 +63,14 @@ m3.metric(t("data_n_classes"), len(data.train.label_names))
 
 left, right = st.columns([3, 2])
 with left:
+    shown = list(class_names(data.train.label_names).values())
     preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
-                            t("col_label"): [data.train.label_names[y] for y in data.train.labels[:200]]})  # fmt: skip
+                            t("col_label"): [shown[y] for y in data.train.labels[:200]]})  # fmt: skip
     st.dataframe(preview, hide_index=True, height=320, width="stretch")
 with right:
-    show_chart(st, label_balance(data.train.label_counts(), t("data_balance")))
+    names = class_names(data.train.label_names)
+    counts = {names[k]: n for k, n in data.train.label_counts().items()}
+    show_chart(st, label_balance(counts, t("data_balance"), t("col_label"), t("data_balance_count")))
 if data.builtin:
     with st.expander(t("data_datasheet")):
         st.markdown(builtin_dataset(data.name).datasheet)

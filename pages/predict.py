@@ -7,6 +7,7 @@ from figures import attention_heads
 from model.inspect import InputError, inspect_sentence
 from pages.common import (
     begin_page,
+    class_names,
     head_titles,
     layer_titles,
     md,
@@ -33,13 +34,14 @@ for line in lines.splitlines()[:200]:
     except InputError:
         continue
     truncated += result.truncated
-    rows.append({t("col_text"): line, t("prediction"): result.prediction,
-                 **{name: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
+    shown = class_names(result.label_names)
+    rows.append({t("col_text"): line, t("prediction"): shown[result.prediction],
+                 **{shown[name]: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
 if rows:
     table = pd.DataFrame(rows)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={name: st.column_config.ProgressColumn(name, min_value=0.0, max_value=1.0, format="percent")
-                                for name in ckpt.label_names})  # fmt: skip
+                                for name in class_names(ckpt.label_names).values()})  # fmt: skip
     if truncated:
         st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))
 else:
@@ -60,8 +62,9 @@ for column, key in ((left, "compare_a"), (right, "compare_b")):
         except InputError:
             st.warning(t("empty_sentence"))
             continue
-        probs = ", ".join(f"{n} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
-        st.metric(t("prediction"), result.prediction, help=md(probs))
+        shown = class_names(result.label_names)
+        probs = ", ".join(f"{shown[n]} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
+        st.metric(t("prediction"), shown[result.prediction], help=md(probs))
         st.caption(md(probs))  # label names come from the user's data
         weights = result.trace.layers[layer].steps.weights[0]
         st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",

@@ -22,6 +22,7 @@ from pages.common import (
     DataChoice,
     begin_page,
     builtin_dataset,
+    class_names,
     current_data,
     current_run,
     is_chinese,
@@ -156,7 +157,7 @@ if b5.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t(
     st.rerun()
 
 
-CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss",
+CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step", "loss",
                                              "accuracy")}  # fmt: skip
 
 
@@ -179,9 +180,12 @@ def live() -> None:
         st.progress(0.0, text=t("train_preparing"))
     else:
         fraction = min(1.0, last.step / max(1, last.total_steps))
-        left = last.elapsed / max(fraction, 1e-9) * (1 - fraction)
-        st.progress(fraction, text=t("train_progress", step=last.step, total=last.total_steps, epoch=last.epoch,
-                                     left=left if view.active else 0.0))  # fmt: skip
+        where = {"step": last.step, "total": last.total_steps, "epoch": last.epoch}
+        if view.active:  # time left at the pace so far; it holds still while paused, as training does
+            left = last.elapsed / max(fraction, 1e-9) * (1 - fraction)
+            st.progress(fraction, text=t("train_progress", left=left, **where))
+        else:
+            st.progress(fraction, text=t("train_progress_ended", **where))
         m1, m2, m3, m4, m5 = st.columns(5)
         m1.metric(t("metric_status"), t(f"status_{view.status}"))
         m2.metric(t("metric_loss"), f"{last.loss:.4f}")
@@ -239,13 +243,15 @@ if view.checkpoint is not None and not view.active:
     if len(predicted) == len(data.valid):
         left, right = st.columns([2, 3])
         titles = {"title": t("confusion_title"), "predicted": t("predicted"), "true": t("true_label")}
-        left.plotly_chart(confusion_matrix(ckpt.label_names, data.valid.labels, predicted, titles), width="stretch")
-        wrong = [(text, ckpt.label_names[y], ckpt.label_names[p])
+        shown = list(class_names(ckpt.label_names).values())
+        left.plotly_chart(confusion_matrix(shown, data.valid.labels, predicted, titles), width="stretch")
+        wrong = [(text, shown[y], shown[p])
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         if wrong:
-            right.dataframe(pd.DataFrame(wrong, columns=[t("col_text"), t("true_label"), t("predicted")]),
-                            hide_index=True, height="auto", width="stretch")  # fmt: skip
+            columns = [t("col_text"), t("true_label"), t("predicted")]
+            right.dataframe(pd.DataFrame(wrong, columns=columns), hide_index=True, height="auto", width="stretch",
+                            column_config={columns[0]: st.column_config.TextColumn(width=320)})  # fmt: skip
         else:  # an empty table would show Streamlit's own "empty", in English whatever the language
             right.success(t("misclassified_none"), icon="✅")
     st.download_button(t("download_checkpoint"), st.session_state["checkpoint_zip"], file_name="transformer-checkpoint.zip",

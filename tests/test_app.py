@@ -207,3 +207,29 @@ def test_an_empty_language_switch_keeps_the_language():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "注意力"
+
+
+def test_built_in_class_labels_are_shown_in_the_chosen_language():
+    """The bundled Chinese model predicts 'positive'; a Chinese page says 积极, and the model keeps its names."""
+    at = open_page(new_app("zh"), "pages/attention.py")
+    at.text_input(key="sentence_input_attention").set_value("我很喜欢这部电影！").run()
+    assert at.metric[0].value == "积极"
+    at.switch_page("pages/predict.py")
+    at.run()
+    table = at.dataframe[0].value
+    assert {"积极", "消极"} <= set(table.columns) and set(table["预测"]) <= {"积极", "消极"}
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+
+    assert load(ASSETS_CHECKPOINT.with_name("checkpoint_zh")).label_names == ["negative", "positive"]  # unchanged
+
+
+def test_translated_labels_that_would_look_the_same_stay_as_they_are():
+    from pages import common
+
+    common.st.session_state["lang"] = "zh"
+    try:
+        assert common.class_names(["negative", "positive", "pos"]) == {"negative": "消极", "positive": "积极",
+                                                                        "pos": "pos"}  # fmt: skip
+        assert common.class_names(["positive", "积极"]) == {"positive": "positive", "积极": "积极"}
+    finally:
+        del common.st.session_state["lang"]

@@ -18,6 +18,10 @@ from figures import (
 from model.checkpoint import Checkpoint
 from model.inspect import head_steps, inspect_sentence, what_if_weights
 
+# The Train page's curve labels, each named after its key (the page passes them translated).
+CURVE_LABELS = {k: k for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step",
+                               "loss", "accuracy")}  # fmt: skip
+
 
 def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     tokens = ["[CLS]", "the", "film", "the"]  # a repeated token keeps its own row
@@ -76,15 +80,15 @@ def test_charts_carry_their_data():
     assert list(chart.data[0].x) == [0.25, 0.75] and list(chart.data[0].y) == ["neg", "pos"]
     bars = token_bars([0.1, 0.9], ["[CLS]", "<b>"], "t", "weight")
     assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
-    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    labels = CURVE_LABELS
     loss, accuracy = curve_data([(1, 0.7), (2, 0.6), (3, 0.5)], [(3, 0.55, 0.8)], labels)
     assert list(loss["loss"]) == [0.7, 0.6, 0.5, 0.55] and list(loss["step"]) == [1, 2, 3, 3]
     assert list(loss["series"]) == ["train_loss"] * 3 + ["valid_loss"]
-    assert list(accuracy["valid_accuracy"]) == [0.8]
+    assert list(accuracy["valid_accuracy"]) == [0.8] and list(accuracy["series"]) == ["valid_accuracy"]
 
 
 def test_long_curves_are_thinned_but_keep_the_last_step():
-    labels = {"train_loss": "train", "valid_loss": "valid"}
+    labels = CURVE_LABELS
     steps = [(i, 1.0 / i) for i in range(1, 1001)]
     loss, _ = curve_data(steps, [], labels, max_points=300)
     assert 250 <= len(loss) <= 301
@@ -110,10 +114,11 @@ def test_architecture_uses_the_models_sizes():
 def test_every_altair_chart_is_a_valid_vega_lite_spec():
     """The app sends these unvalidated (pages/common.py show_chart, the Train page's curves), so
     they are validated here, the curve specs with the rows the page sends them."""
-    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    labels = CURVE_LABELS
     from figures import label_balance
 
-    label_balance({"a": 3, "b": 4}).to_dict(validate=True)  # raises on an invalid spec
+    balance = label_balance({"a": 3, "b": 4}, "t", "类别", "句子数").to_dict(validate=True)  # raises if invalid
+    assert balance["encoding"]["y"]["title"] == "句子数" and balance["encoding"]["tooltip"][0]["title"] == "类别"
     for evals in ([(2, 0.65, 0.5)], []):
         rows = curve_data([(1, 0.7), (2, 0.6)], evals, labels)
         for spec, data in zip(training_curves(labels), rows):
@@ -122,8 +127,8 @@ def test_every_altair_chart_is_a_valid_vega_lite_spec():
 
 
 def test_curve_specs_are_built_once_and_cannot_be_changed_by_a_caller():
-    labels = {k: k for k in ("train_loss", "valid_loss", "loss_title", "accuracy_title", "step", "loss", "accuracy")}
+    labels = CURVE_LABELS
     first, _ = training_curves(labels)
-    first["title"] = "changed"
-    assert training_curves(labels)[0]["title"] == "loss_title"
-    assert training_curves({**labels, "loss_title": "损失"})[0]["title"] == "损失"
+    first["title"]["text"] = "changed"
+    assert training_curves(labels)[0]["title"]["text"] == "loss_title"
+    assert training_curves({**labels, "loss_title": "损失"})[0]["title"]["text"] == "损失"
