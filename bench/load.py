@@ -1,15 +1,17 @@
 """Load test: a full classroom on the real server.
 
-    python -m bench.load [--sessions 20] [--seconds 60]
+    python -m bench.load [--sessions 20] [--seconds 60] [--think 0]
     python -m bench.load --watch-training    # what an open Train page costs the training run
 
 Starts `streamlit run app.py` on a free loopback port, then drives N concurrent sessions over
 Streamlit's own websocket protocol (as a browser tab does, without the cost of N browsers on
 the same two cores): each opens the Attention page and keeps typing new sentences, timing
-how long until the server has sent the attention figure for that sentence. One more session
-trains the default preset on the Train page meanwhile. Bounded in sessions and seconds; talks
-only to 127.0.0.1. Prints the errors (target: none) and the latency percentiles; the last line
-is one JSON object.
+how long until the server has sent the attention figure for that sentence, then thinks for a
+random 0 to 2 x ``--think`` seconds (0: no pause, the worst case). One more session trains the
+default preset on the Train page meanwhile, its tab open and refreshing; its speed under the
+load is compared with the same run on the same server before the load. Bounded in sessions and
+seconds; talks only to 127.0.0.1. Prints the errors (target: none), the latency percentiles and
+the training speed; the last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     updates: int = 0
+    steps_per_second: float | None = None  # the training session's: the last speed its page showed
+    training_finished: bool = False
 
 
 class Session:
@@ -103,7 +107,7 @@ def _problems(elements) -> list[str]:
     return out
 
 
-async def student(url: str, deadline: float, stats: Stats, seed: int) -> None:
+async def student(url: str, deadline: float, stats: Stats, seed: int, think: float = 0.0) -> None:
     rng = random.Random(seed)
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
@@ -125,9 +129,13 @@ async def student(url: str, deadline: float, stats: Stats, seed: int) -> None:
                 continue
             stats.latencies.append(time.perf_counter() - t0)
             stats.updates += 1
+            if think:  # reading the heatmaps before typing the next sentence
+                await asyncio.sleep(min(rng.uniform(0, 2 * think), max(0.0, deadline - time.time())))
 
 
-async def trainer(url: str, stats: Stats) -> None:
+async def trainer(url: str, deadline: float, stats: Stats) -> None:
+    """Starts the default preset and keeps its tab refreshing until the run ends or the load does;
+    ``stats.steps_per_second`` is the last speed the page showed."""
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
         await session.rerun()
@@ -135,6 +143,16 @@ async def trainer(url: str, stats: Stats) -> None:
         start = _widget(elements, "button", "▶ Start")
         elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
         stats.errors += _problems(elements)
+        live = next(iter(session.fragments))
+        while time.time() < deadline:
+            await asyncio.sleep(1.0)  # the Train page's run_every
+            elements = await session.rerun("train", fragment=live)
+            stats.errors += _problems(elements)
+            speed = _metric(elements, "Steps per second")
+            stats.steps_per_second = float(speed) if speed else stats.steps_per_second
+            if _metric(elements, "Status") == "finished":
+                stats.training_finished = True
+                return
 
 
 def _metric(elements, label: str) -> str | None:
@@ -179,11 +197,12 @@ def watch_training(pairs: int = 2) -> dict:
             "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
 
 
-async def drive(url: str, sessions: int, seconds: float, with_training: bool = True) -> tuple[Stats, Stats]:
+async def drive(url: str, sessions: int, seconds: float, with_training: bool = True,
+                think: float = 0.0) -> tuple[Stats, Stats]:  # fmt: skip
     students, training = Stats(), Stats()
     deadline = time.time() + seconds
-    tasks = [trainer(url, training)] if with_training else []
-    tasks += [student(url, deadline, students, seed) for seed in range(sessions)]
+    tasks = [trainer(url, deadline, training)] if with_training else []
+    tasks += [student(url, deadline, students, seed, think) for seed in range(sessions)]
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=seconds + 120)
     for r in results:
         if isinstance(r, BaseException):
@@ -191,16 +210,26 @@ async def drive(url: str, sessions: int, seconds: float, with_training: bool = T
     return students, training
 
 
-def run(sessions: int = 20, seconds: float = 60, with_training: bool = True) -> dict:
+def run(sessions: int = 20, seconds: float = 60, with_training: bool = True, think: float = 0.0,
+        reference: bool = True) -> dict:  # fmt: skip
+    """The load; with ``reference`` (and training) first the same training run alone, to compare its speed."""
+    alone = None
     with serving() as server:
-        students, training = asyncio.run(drive(server.ws_url, sessions, seconds, with_training))
+        if with_training and reference:  # the same run, its tab open, on the same server with no class
+            alone = asyncio.run(watched_training(server.ws_url, True))
+        students, training = asyncio.run(drive(server.ws_url, sessions, seconds, with_training, think))
         peak_mb = peak_rss_mb(server.pid)  # many reruns must not pile up memory
     lat = sorted(students.latencies)
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None  # noqa: E731
     return {
         "sessions": sessions,
         "seconds": seconds,
+        "think_seconds": think,
         "with_training": with_training,
+        "training_steps_per_second_alone": alone,
+        "training_steps_per_second_under_load": training.steps_per_second,
+        "training_under_load_ratio": training.steps_per_second / alone if alone and training.steps_per_second else None,
+        "training_finished_during_load": training.training_finished,
         "updates": students.updates,
         "errors": len(students.errors) + len(training.errors),
         "first_errors": (students.errors + training.errors)[:5],
@@ -215,6 +244,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a student reads before the next sentence (0: none, the worst case)",
+    )
     parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
     parser.add_argument("--watch-training", action="store_true",
                         help="instead: training speed with the Train page open, over nobody watching")  # fmt: skip
@@ -222,12 +257,18 @@ def main() -> None:
     if args.watch_training:
         print(json.dumps(watch_training()))
         return
-    result = run(min(args.sessions, 100), min(args.seconds, 600), not args.no_training)
+    result = run(min(args.sessions, 100), min(args.seconds, 600), not args.no_training, min(max(args.think, 0.0), 60))
     p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
     during = "while one session trains" if result["with_training"] else "with no training"
     print(f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "
           f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s, "
           f"server peak RSS {result['server_peak_rss_mb'] or float('nan'):.0f} MB")  # fmt: skip
+    if result["with_training"] and result["training_under_load_ratio"] is not None:
+        print(
+            f"training: {result['training_steps_per_second_under_load']:.1f} steps/s under the load against "
+            f"{result['training_steps_per_second_alone']:.1f} alone ({result['training_under_load_ratio']:.2f}), "
+            f"{'finished' if result['training_finished_during_load'] else 'still running'} when the load ended"
+        )
     for error in result["first_errors"]:
         print("  error:", error)
     print(json.dumps(result))
