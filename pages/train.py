@@ -157,8 +157,8 @@ if b5.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t(
     st.rerun()
 
 
-CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step", "loss",
-                                             "accuracy")}  # fmt: skip
+CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title",
+                                             "accuracy_title", "step", "loss", "accuracy")}  # fmt: skip
 
 
 # Once a second. Each refresh runs on the server beside the training thread; with Streamlit's
