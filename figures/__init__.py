@@ -180,8 +180,9 @@ def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str
         hovertemplate="%{y}: %{x:.4%}<extra></extra>",
     )  # fmt: skip
     layout = dict(
-        title=safe(title), font=FONT, height=56 * len(labels) + 60, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
-        xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"),
+        title=safe(title), font=FONT, height=56 * len(labels) + 60, margin=dict(l=10, r=24, t=30 if title else 10, b=10),
+        # every quarter up to 100% (with the default ticks the last label, 100%, did not fit)
+        xaxis=dict(range=[0, 1], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]), yaxis=dict(autorange="reversed"),
     )  # fmt: skip
     return go.Figure(data=[trace], layout=layout)
 

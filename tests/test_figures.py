@@ -78,6 +78,7 @@ def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
 def test_charts_carry_their_data():
     chart = probabilities(["neg", "pos"], [0.25, 0.75])
     assert list(chart.data[0].x) == [0.25, 0.75] and list(chart.data[0].y) == ["neg", "pos"]
+    assert chart.layout.xaxis.range == (0, 1) and chart.layout.xaxis.tickvals[-1] == 1  # the axis ends labelled 100%
     bars = token_bars([0.1, 0.9], ["[CLS]", "<b>"], "t", "weight")
     assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
     labels = CURVE_LABELS
