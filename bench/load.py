@@ -240,16 +240,27 @@ def run(sessions: int = 20, seconds: float = 60, with_training: bool = True, thi
     }
 
 
+def _within(kind, low, high):
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``, else a one-line error."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is out of range: choose {low} to {high}")
+        return value
+
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument(
-        "--think",
-        type=float,
-        default=0.0,
-        help="mean seconds a student reads before the next sentence (0: none, the worst case)",
-    )
+    parser.add_argument("--sessions", type=_within(int, 1, 100), default=20)
+    parser.add_argument("--seconds", type=_within(float, 1, 600), default=60)
+    parser.add_argument("--think", type=_within(float, 0, 60), default=0.0,
+                        help="mean seconds a student reads before the next sentence (0: none, the worst case)")  # fmt: skip
     parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
     parser.add_argument("--watch-training", action="store_true",
                         help="instead: training speed with the Train page open, over nobody watching")  # fmt: skip
@@ -257,7 +268,7 @@ def main() -> None:
     if args.watch_training:
         print(json.dumps(watch_training()))
         return
-    result = run(min(args.sessions, 100), min(args.seconds, 600), not args.no_training, min(max(args.think, 0.0), 60))
+    result = run(args.sessions, args.seconds, not args.no_training, args.think)
     p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
     during = "while one session trains" if result["with_training"] else "with no training"
     print(f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "

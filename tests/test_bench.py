@@ -33,3 +33,15 @@ def test_quick_bench_prints_every_figure_as_its_last_line():
     assert results["inspect_ms_p50"] <= results["inspect_ms_p95"]
     assert 0 < results["mfu"] < 1 and 0 < results["sentiment_en_final_accuracy"] <= 1
     assert any(line.startswith("mfu") and ("met" in line) for line in lines)  # the table names each verdict
+
+
+@pytest.mark.parametrize("args", [["--think", "nan"], ["--think", "-1"], ["--sessions", "0"], ["--seconds", "abc"]])
+def test_load_test_refuses_bad_settings_with_one_line(args, capsys, monkeypatch):
+    from bench import load
+
+    monkeypatch.setattr(sys, "argv", ["python -m bench.load", *args])
+    with pytest.raises(SystemExit) as exit_:
+        load.main()  # refused before any server starts
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"python -m bench.load: error: argument {args[0]}:") and "Traceback" not in error
