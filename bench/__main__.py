@@ -26,6 +26,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import within  # noqa: E402
 from bench.sst_like import generate  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 from model.config import ModelConfig, TrainConfig, preset, with_vocab  # noqa: E402
@@ -315,9 +316,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, under a minute on 2 CPU cores")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--no-app", action="store_true", help="skip the app memory measurement")
-    parser.add_argument("--batch-size", type=int, help="throughput and MFU at another batch size than the preset's")
+    parser.add_argument("--batch-size", type=within(int, 1, 4096),
+                        help="throughput and MFU at another batch size than the preset's")  # fmt: skip
     args = parser.parse_args()
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except RuntimeError as exc:  # cuda asked for where there is none
+        parser.error(str(exc))
     t0 = time.perf_counter()
     results: dict = {"device": str(device), "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
                      "machine": platform.processor() or platform.machine(), "torch": torch.__version__}  # fmt: skip

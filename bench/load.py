@@ -34,6 +34,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import within  # noqa: E402
 from bench.serve import peak_rss_mb, serving  # noqa: E402
 from figures import safe  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
@@ -240,26 +241,11 @@ def run(sessions: int = 20, seconds: float = 60, with_training: bool = True, thi
     }
 
 
-def _within(kind, low, high):
-    """An argparse type: a number of ``kind`` from ``low`` to ``high``, else a one-line error."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not low <= value <= high:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"{text} is out of range: choose {low} to {high}")
-        return value
-
-    return parse
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
-    parser.add_argument("--sessions", type=_within(int, 1, 100), default=20)
-    parser.add_argument("--seconds", type=_within(float, 1, 600), default=60)
-    parser.add_argument("--think", type=_within(float, 0, 60), default=0.0,
+    parser.add_argument("--sessions", type=within(int, 1, 100), default=20)
+    parser.add_argument("--seconds", type=within(float, 1, 600), default=60)
+    parser.add_argument("--think", type=within(float, 0, 60), default=0.0,
                         help="mean seconds a student reads before the next sentence (0: none, the worst case)")  # fmt: skip
     parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
     parser.add_argument("--watch-training", action="store_true",
