@@ -104,7 +104,6 @@ def test_twenty_concurrent_sessions_while_one_trains():
 
     result = run(sessions=20, seconds=30, reference=False)
     assert result["errors"] == 0, result["first_errors"]
-    assert result["training_steps_per_second_under_load"] > 0  # the training tab kept showing its progress
     assert result["updates"] >= 10  # the server kept answering (throughput varies with the machine)
     # With Streamlit's post-run gc off (.streamlit/config.toml), many reruns must not pile up memory.
     assert result["server_peak_rss_mb"] is None or result["server_peak_rss_mb"] < 1000
