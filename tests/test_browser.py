@@ -120,7 +120,7 @@ def test_train_tiny_and_watch_the_curves_grow(page, server):
     assert step_now() == paused_at + 1
     page.screenshot(path=str(ARTIFACTS / "en-train-stepped.png"), full_page=True)
     page.get_by_role("button", name="⏹ Stop").click()
-    page.get_by_text("Results").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Results", exact=True).wait_for(timeout=60_000)
     wait_idle(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the confusion matrix
     page.wait_for_timeout(1500)
@@ -165,7 +165,7 @@ def test_typing_a_sentence_changes_the_heatmaps(page, server):
 def test_switching_to_chinese_changes_the_labels(page, server):
     open_page(page, server, "attention")
     page.get_by_role("radio", name="简体中文").click()
-    page.get_by_role("heading", name="注意力").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="注意力", exact=True).wait_for(timeout=30_000)
     wait_idle(page)
     expect(page.get_by_role("textbox", name="你的句子")).to_have_count(1)  # waits for the rerun to draw it
     page.screenshot(path=str(ARTIFACTS / "zh-attention.png"), full_page=True)
