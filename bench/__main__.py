@@ -303,7 +303,7 @@ def bench_app_rss(timeout: float = 240) -> dict:
         page = browser.new_page()
         page.goto(f"{url}/train")
         page.get_by_role("button", name="▶ Start").click(timeout=60_000)
-        page.get_by_text("Results").wait_for(timeout=timeout * 1000)
+        page.get_by_role("heading", name="Results", exact=True).wait_for(timeout=timeout * 1000)
         page.goto(f"{url}/attention")
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         page.wait_for_timeout(2000)

@@ -134,17 +134,23 @@ async def student(url: str, deadline: float, stats: Stats, seed: int, think: flo
                 await asyncio.sleep(min(rng.uniform(0, 2 * think), max(0.0, deadline - time.time())))
 
 
+async def start_training(session: Session) -> tuple[list, str]:
+    """Open the Train page and press Start (the default preset): the page's elements, and the id
+    of its live fragment, which an open tab refreshes once a second."""
+    await session.rerun()  # the home page; learns the page hashes
+    elements = await session.rerun("train")
+    start = _widget(elements, "button", "▶ Start")
+    elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
+    return elements, next(iter(session.fragments))
+
+
 async def trainer(url: str, deadline: float, stats: Stats) -> None:
     """Starts the default preset and keeps its tab refreshing until the run ends or the load does;
     ``stats.steps_per_second`` is the last speed the page showed."""
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
-        await session.rerun()
-        elements = await session.rerun("train")
-        start = _widget(elements, "button", "▶ Start")
-        elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
+        elements, live = await start_training(session)
         stats.errors += _problems(elements)
-        live = next(iter(session.fragments))
         while time.time() < deadline:
             await asyncio.sleep(1.0)  # the Train page's run_every
             elements = await session.rerun("train", fragment=live)
@@ -168,11 +174,7 @@ async def watched_training(url: str, watch: bool, limit: float = 180) -> float:
     """
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
-        await session.rerun()
-        elements = await session.rerun("train")
-        start = _widget(elements, "button", "▶ Start")
-        await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
-        live = next(iter(session.fragments))
+        _, live = await start_training(session)
         t0 = time.time()
         while time.time() - t0 < limit:
             await asyncio.sleep(1.0)  # the Train page's run_every

@@ -201,17 +201,20 @@ def training_curves(labels: dict[str, str]) -> tuple[dict, dict]:
 @functools.lru_cache(maxsize=8)
 def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
     labels = dict(label_items)
+    step = alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1))  # whole steps
+    # A legend on top of both charts, close to the title, so that side by side their plots are the same height.
+    legend = alt.Legend(orient="top", offset=4, padding=0)
     loss_chart = (
         alt.Chart(title=alt.TitleParams(labels["loss_title"], offset=0))
         .mark_line(point=False)
         .encode(
-            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
+            x=step,
             y=alt.Y("loss:Q", title=labels["loss"]),
             # Two colours told apart on a projector: training in blue, validation in orange.
             color=alt.Color(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="top", offset=4, padding=0),
+                legend=legend,
                 scale=alt.Scale(domain=[labels["train_loss"], labels["valid_loss"]], range=["#457b9d", "#e76f51"]),
             ),
             strokeWidth=alt.condition(alt.datum.series == labels["valid_loss"], alt.value(3), alt.value(1.5)),
@@ -223,14 +226,13 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
         alt.Chart(title=alt.TitleParams(labels["accuracy_title"], offset=0))
         .mark_line(point=True)
         .encode(
-            # A legend as the loss chart has, so that both charts keep the same plot height side by side.
             color=alt.Color(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="top", offset=4, padding=0),
+                legend=legend,
                 scale=alt.Scale(domain=[labels["valid_accuracy"]], range=["#2a9d8f"]),
             ),
-            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
+            x=step,
             y=alt.Y(
                 "valid_accuracy:Q", title=labels["accuracy"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
             ),  # fmt: skip

@@ -121,7 +121,7 @@ def configs() -> tuple[ModelConfig, TrainConfig]:
     s = st.session_state
     model_cfg = ModelConfig(d_model=s.hp_d_model, n_heads=s.hp_n_heads, n_layers=s.hp_n_layers, d_ff=s.hp_d_ff,
                             dropout=float(s.hp_dropout), positional=s.hp_positional, pooling=s.hp_pooling,
-                            activation=s.hp_activation, max_len=preset(s.preset or "small")[0].max_len)  # fmt: skip
+                            activation=s.hp_activation, max_len=preset(s.preset or link.DEFAULTS["preset"])[0].max_len)  # fmt: skip
     train_cfg = TrainConfig(epochs=int(s.hp_epochs), batch_size=s.hp_batch_size, lr=float(s.hp_lr), seed=int(s.hp_seed),
                             device=s.get("hp_device", "auto"), vocab_size=s.get("vocab_size", link.DEFAULTS["vocab_size"]),
                             tokenizer=s.get("tokenizer_kind", link.DEFAULTS["tokenizer"]))  # fmt: skip
