@@ -283,11 +283,14 @@ def curve_data(
 def label_balance(counts: dict[str, int], title: str = "", label: str = "label", count: str = "count") -> alt.Chart:
     """Sentences per class as bars; ``label`` and ``count`` name the axes and the tooltip (translated)."""
     df = pd.DataFrame({"label": list(counts), "count": list(counts.values())})
+    # Vega-Lite turns a nominal axis's labels on end by default, which lays 消极 on its side; a few
+    # short labels fit upright, more or longer ones slant.
+    upright = len(counts) <= 6 and max(map(len, counts), default=0) <= 12
     return (
         alt.Chart(df, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("label:N", title=None, sort=list(counts)),
+            x=alt.X("label:N", title=None, sort=list(counts), axis=alt.Axis(labelAngle=0 if upright else -45)),
             y=alt.Y("count:Q", title=count),
             color=alt.Color("label:N", legend=None),
             tooltip=[alt.Tooltip("label:N", title=label), alt.Tooltip("count:Q", title=count)],

@@ -120,6 +120,9 @@ def test_every_altair_chart_is_a_valid_vega_lite_spec():
 
     balance = label_balance({"a": 3, "b": 4}, "t", "类别", "句子数").to_dict(validate=True)  # raises if invalid
     assert balance["encoding"]["y"]["title"] == "句子数" and balance["encoding"]["tooltip"][0]["title"] == "类别"
+    assert balance["encoding"]["x"]["axis"]["labelAngle"] == 0  # two short labels stand upright, not on end
+    many = label_balance({f"class {i}": 1 for i in range(10)}).to_dict(validate=True)
+    assert many["encoding"]["x"]["axis"]["labelAngle"] == -45
     for evals in ([(2, 0.65, 0.5)], []):
         rows = curve_data([(1, 0.7), (2, 0.6)], evals, labels)
         for spec, data in zip(training_curves(labels), rows):
