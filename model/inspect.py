@@ -85,6 +85,49 @@ class Inspection:
         return "\n".join(lines)
 
 
+# Each parameter's part, by its module's name (with "blocks.N." taken off); in this order.
+PARAMETER_PARTS = {
+    "token_embedding": "token_embedding",
+    "position_embedding": "position_embedding",
+    "attn.qkv": "qkv",
+    "attn.proj": "out",
+    "ffn.fc1": "ffn1",
+    "ffn.fc2": "ffn2",
+    "ln1": "norms",
+    "ln2": "norms",
+    "ln_f": "norms",
+    "head": "classifier",
+}
+
+
+@dataclass
+class ParameterPart:
+    part: str  # a value of PARAMETER_PARTS
+    arithmetic: str  # how the count adds up, matrices as X·W: "2 × (128 × 384 + 384)"
+    count: int
+
+
+def parameter_parts(model) -> list[ParameterPart]:
+    """Every trainable tensor of the model, counted by part, from the model's own parameters."""
+    copies: dict[str, dict[str, list[str]]] = {}  # part -> module -> its tensors' shapes
+    counts: dict[str, int] = {}
+    for name, p in model.named_parameters():
+        module = name.rpartition(".")[0]
+        part = PARAMETER_PARTS[module.split(".", 2)[2] if module.startswith("blocks.") else module]
+        # nn.Linear stores W as (out, in); the formulas write X·W, so show in × out.
+        dims = p.shape[::-1] if p.dim() == 2 and "embedding" not in module else p.shape
+        copies.setdefault(part, {}).setdefault(module, []).append(" × ".join(map(str, dims)))
+        counts[part] = counts.get(part, 0) + p.numel()
+    rows = []
+    for part in dict.fromkeys(PARAMETER_PARTS.values()):
+        if part in copies:
+            # Every copy of a part (one per block) has the same shapes: show one, times how many.
+            shapes = list(copies[part].values())
+            one = " + ".join(shapes[0])
+            rows.append(ParameterPart(part, one if len(shapes) == 1 else f"{len(shapes)} × ({one})", counts[part]))
+    return rows
+
+
 @torch.no_grad()
 def inspect_sentence(ckpt, sentence: str) -> Inspection:
     """Tokenize, run the traced forward on one sentence, and collect what a person wants to see."""

@@ -108,6 +108,15 @@ def class_names(names: list[str]) -> dict[str, str]:
     return dict(zip(names, shown if len(set(shown)) == len(shown) else names, strict=True))
 
 
+def loss_text(loss: float) -> str:
+    """A loss for a metric: four decimals, or two significant digits once it is below 0.001.
+
+    A trained run's batch loss falls to 1e-5 and below, where four decimals would read "0.0000",
+    a loss of exactly zero that cross-entropy never reaches.
+    """
+    return f"{loss:.1e}" if 0 < abs(loss) < 1e-3 else f"{loss:.4f}"
+
+
 def t_plain(key: str, **values) -> str:
     """The string ``key`` with values filled in unescaped: for Plotly, whose builders escape HTML."""
     text = strings(lang()).get(key) or strings("en").get(key, key)

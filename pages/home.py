@@ -1,8 +1,10 @@
 """Home: how a Transformer learns, in the article's order, each idea linked to where it comes alive."""
 
+import pandas as pd
 import streamlit as st
 
 from figures import architecture_dot
+from model.inspect import parameter_parts
 from pages.common import begin_page, current_model, t
 
 begin_page()
@@ -16,12 +18,27 @@ c2.page_link("pages/train.py", label=t("quick_start_2"), icon="2️⃣")
 c3.page_link("pages/attention.py", label=t("quick_start_3"), icon="3️⃣")
 
 st.subheader(t("architecture_title"))
-cfg = current_model().checkpoint.model.cfg
+model = current_model().checkpoint.model
+cfg = model.cfg
 labels = {k: t(f"arch_{k}") for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling",
                                       "classifier", "probabilities", "residual")}  # fmt: skip
-st.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.pooling, cfg.n_classes,
-                                   labels))  # fmt: skip
-st.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
+diagram, parameters = st.columns([2, 3])
+diagram.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.pooling, cfg.n_classes,
+                                        labels))  # fmt: skip
+diagram.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
+
+parts = parameter_parts(model)
+total = sum(p.count for p in parts)
+parameters.markdown(f"##### {t('params_title')}")
+parameters.dataframe(
+    pd.DataFrame({t("params_part"): [t(f"part_{p.part}") for p in parts],
+                  t("params_arithmetic"): [p.arithmetic for p in parts],
+                  t("params_count"): [f"{p.count:,}" for p in parts],
+                  t("params_share"): [f"{p.count / total:.1%}" for p in parts]}),
+    hide_index=True, width="stretch",
+)  # fmt: skip
+embedding_share = next(p.count for p in parts if p.part == "token_embedding") / total
+parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_share:.0%}", vocab=f"{cfg.vocab_size:,}"))
 
 IDEAS = [  # (key, formula, page)
     ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),

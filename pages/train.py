@@ -27,6 +27,7 @@ from pages.common import (
     current_run,
     is_chinese,
     lang,
+    loss_text,
     remember_widget_state,
     set_model,
     t,
@@ -188,7 +189,7 @@ def live() -> None:
             st.progress(fraction, text=t("train_progress_ended", **where))
         m1, m2, m3, m4, m5 = st.columns(5)
         m1.metric(t("metric_status"), t(f"status_{view.status}"))
-        m2.metric(t("metric_loss"), f"{last.loss:.4f}")
+        m2.metric(t("metric_loss"), loss_text(last.loss))
         m3.metric(t("metric_accuracy"), f"{view.evals[-1].valid_accuracy:.1%}" if view.evals else "—")
         m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f}",
                   help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}")  # fmt: skip
@@ -225,7 +226,7 @@ if view.checkpoint is not None and not view.active:
     done = view.done
     r1, r2, r3, r4 = st.columns(4)
     r1.metric(t("metric_accuracy"), f"{done.valid_accuracy:.1%}")
-    r2.metric(t("metric_valid_loss"), f"{done.valid_loss:.4f}")
+    r2.metric(t("metric_valid_loss"), loss_text(done.valid_loss))
     r3.metric(t("metric_steps"), done.steps)
     r4.metric(t("metric_seconds"), f"{done.train_seconds:.1f} s")
     if done.reason == "stopped":

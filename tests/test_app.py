@@ -28,6 +28,18 @@ def test_every_page_renders_in_both_languages(lang):
         assert at.title[0].value == title
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_home_counts_the_current_models_parameters_by_part(lang):
+    at = open_page(new_app(lang), "pages/home.py")
+    from pages.common import bundled_checkpoint
+
+    model = bundled_checkpoint(lang).model  # the model the Home page shows before any training
+    table = at.dataframe[0].value
+    assert len(table) == 8 and table.iloc[0, 1] == f"{model.cfg.vocab_size} × {model.cfg.d_model}"
+    assert sum(int(n.replace(",", "")) for n in table.iloc[:, 2]) == model.num_parameters(non_embedding=False)
+    assert any(f"{model.num_parameters(non_embedding=False):,}" in c.value for c in at.caption)
+
+
 def test_key_widgets_exist():
     at = open_page(new_app(), "pages/train.py")
     labels = {b.label for b in at.button}
@@ -82,6 +94,11 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     at.run()
     assert not at.exception
     assert any(m.label == "Validation accuracy" for m in at.metric)
+    from pages.common import loss_text
+
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Training loss"] == loss_text(run.view().steps[-1].loss)
+    assert shown["Validation loss"] == loss_text(run.view().evals[-1].valid_loss)
     # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
     from model.data import load_builtin
 
@@ -233,3 +250,9 @@ def test_translated_labels_that_would_look_the_same_stay_as_they_are():
         assert common.class_names(["positive", "积极"]) == {"positive": "positive", "积极": "积极"}
     finally:
         del common.st.session_state["lang"]
+
+
+def test_a_tiny_loss_is_not_shown_as_zero():
+    from pages.common import loss_text
+
+    assert [loss_text(x) for x in (0.6931, 0.001, 3.2e-5, 0.0)] == ["0.6931", "0.0010", "3.2e-05", "0.0000"]

@@ -58,3 +58,21 @@ def test_too_long_input_is_refused_not_silently_wrapped(tiny_model):
     ids = torch.ones(1, tiny_model.cfg.max_len + 1, dtype=torch.long)
     with pytest.raises(ValueError, match="at most"):
         tiny_model(ids)
+
+
+@pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
+def test_parameter_parts_count_every_parameter_once_and_their_arithmetic_adds_up(positional):
+    from model.inspect import parameter_parts
+
+    cfg = ModelConfig(vocab_size=500, d_model=48, n_heads=4, n_layers=3, d_ff=96, n_classes=5, positional=positional)
+    model = TransformerClassifier(cfg)
+    parts = {p.part: p for p in parameter_parts(model)}
+    assert sum(p.count for p in parts.values()) == model.num_parameters(non_embedding=False)
+    for p in parts.values():  # the shown arithmetic is the count, e.g. "3 × (48 × 144 + 144)"
+        assert eval(p.arithmetic.replace("×", "*")) == p.count, p  # noqa: S307 (digits and operators only)
+    assert parts["token_embedding"].arithmetic == "500 × 48"  # one row per vocabulary entry, not d_model rows
+    assert parts["qkv"].arithmetic == "3 × (48 × 144 + 144)"  # X·W orientation: d_model in, 3·d_model out
+    assert parts["ffn2"].arithmetic == "3 × (96 × 48 + 48)"
+    assert parts["norms"].arithmetic == "7 × (48 + 48)"  # two per block and the final one
+    assert parts["classifier"].arithmetic == "48 × 5 + 5"
+    assert ("position_embedding" in parts) == (positional == "learned")  # the sinusoidal table is not learned
