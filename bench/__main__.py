@@ -31,7 +31,7 @@ from bench.sst_like import generate  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 from model.config import ModelConfig, TrainConfig, preset, with_vocab  # noqa: E402
 from model.data import Dataset, load_builtin  # noqa: E402
-from model.inspect import head_steps, inspect_sentence, what_if_weights  # noqa: E402
+from model.inspect import feed_forward_steps, head_steps, inspect_sentence, what_if_weights  # noqa: E402
 from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
 from model.trainer import (  # noqa: E402
@@ -228,6 +228,9 @@ def bench_inspect(quick: bool) -> dict:
                                (s.output, dh, tok), (s.concat, dims, tok), (s.attn_out, dims, tok),
                                (s.residual, dims, tok)):  # fmt: skip
             figs.append(heatmap(matrix, xs, ys, signed=True))
+        f, ff = feed_forward_steps(r, 0), [str(i) for i in range(cfg.d_ff)]
+        for matrix, xs in ((f.x_norm, dims), (f.hidden, ff), (f.ffn_out, dims), (f.out, dims)):
+            figs.append(heatmap(matrix, xs, tok, signed=True))
         changed = what_if_weights(s.scores + s.mask, s.d_k, temperature=2.0)
         figs += [heatmap(changed, tok, tok), token_bars(s.weights[0].tolist(), tok, "", "w"),
                  token_bars(changed[0].tolist(), tok, "", "w")]  # fmt: skip

@@ -195,6 +195,25 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
     )  # fmt: skip
 
 
+@dataclass
+class FeedForwardSteps:
+    """One block's feed-forward half for one sentence, every number taken from the trace."""
+
+    residual: torch.Tensor  # (T, D) X' = block input + MultiHead(X): this half's input
+    x_norm: torch.Tensor  # (T, D) LayerNorm(X')
+    hidden: torch.Tensor  # (T, F) act(LayerNorm(X')·W1 + b1)
+    ffn_out: torch.Tensor  # (T, D) hidden·W2 + b2
+    out: torch.Tensor  # (T, D) X' + ffn_out: the block output
+    zeroed: list[int]  # per token: hidden numbers exactly 0 (what ReLU cut off)
+
+
+def feed_forward_steps(result: Inspection, layer: int) -> FeedForwardSteps:
+    lt = result.trace.layers[layer]
+    hidden = lt.hidden[0]
+    return FeedForwardSteps(residual=lt.residual[0], x_norm=lt.ffn_in[0], hidden=hidden, ffn_out=lt.ffn_out[0],
+                            out=lt.out[0], zeroed=(hidden == 0).sum(-1).tolist())  # fmt: skip
+
+
 def what_if_weights(scores: torch.Tensor, d_k: int, scale: bool = True, temperature: float = 1.0) -> torch.Tensor:
     """Recompute a head's softmax with the √d_k scaling on or off and a temperature τ:
     softmax(QKᵀ / (√d_k · τ)) — τ = 1 with scaling on is exactly what the model computed."""

@@ -49,7 +49,10 @@ class LayerTrace:
     concat: Tensor  # (B, T, D) the heads' outputs side by side
     attn_out: Tensor  # (B, T, D) concat · W_O + b_O
     residual: Tensor  # (B, T, D) x + attn_out, the input of the feed-forward half
-    out: Tensor  # (B, T, D) the block output (after the feed-forward and its residual)
+    ffn_in: Tensor  # (B, T, D) LayerNorm(residual): what the feed-forward network reads
+    hidden: Tensor  # (B, T, F) act(ffn_in·W1 + b1)
+    ffn_out: Tensor  # (B, T, D) hidden·W2 + b2
+    out: Tensor  # (B, T, D) the block output: residual + ffn_out (dropout aside)
 
 
 @dataclass
@@ -164,8 +167,10 @@ class FeedForward(nn.Module):
         self.fc2 = nn.Linear(cfg.d_ff, cfg.d_model)
         self.act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """FFN(x), and the hidden layer act(x·W1 + b1) (B, T, F) it was computed from."""
+        hidden = self.act(self.fc1(x))
+        return self.fc2(hidden), hidden
 
 
 class Block(nn.Module):
@@ -183,10 +188,12 @@ class Block(nn.Module):
         x_norm = self.ln1(x)
         attn_out, (q, k, v, steps, concat) = self.attn(x_norm, mask)
         residual = x + self.dropout(attn_out)
-        out = residual + self.dropout(self.ffn(self.ln2(residual)))
+        ffn_in = self.ln2(residual)
+        ffn_out, hidden = self.ffn(ffn_in)
+        out = residual + self.dropout(ffn_out)
         if not keep:
             return out, None
-        return out, LayerTrace(x, x_norm, q, k, v, steps, concat, attn_out, residual, out)
+        return out, LayerTrace(x, x_norm, q, k, v, steps, concat, attn_out, residual, ffn_in, hidden, ffn_out, out)
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> Tensor:

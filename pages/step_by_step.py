@@ -1,10 +1,11 @@
-"""Step by step: softmax(QKᵀ/√d_k)·V for one head and one query token, with the model's real numbers."""
+"""Step by step: softmax(QKᵀ/√d_k)·V for one head and one query token, then the block's feed-forward half,
+with the model's real numbers."""
 
 import pandas as pd
 import streamlit as st
 
 from figures import heatmap, token_bars
-from model.inspect import head_steps, what_if_weights
+from model.inspect import feed_forward_steps, head_steps, what_if_weights
 from pages.common import (
     begin_page,
     head_titles,
@@ -48,10 +49,10 @@ def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
         st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
 
 
-def step(number: int, key: str, formula: str, **values) -> None:
+def step(number: int, key: str, formula: str, text: str = "", **values) -> None:
     st.markdown(f"### {number}. {t(f'step_{key}_title')}")
     st.latex(formula)
-    st.markdown(t(f"step_{key}_text", **values))
+    st.markdown(t(text or f"step_{key}_text", **values))
 
 
 step(
@@ -97,6 +98,22 @@ step(11, "wo", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\cdot)\, W_O + b_O")
 show(s.attn_out, dims, tokens, "attn_out")
 step(12, "residual", r"X' = \text{block input} + \mathrm{MultiHead}(X)")
 show(s.residual, dims, tokens, "residual")
+
+f = feed_forward_steps(result, layer)
+step(13, "ffn_norm", r"X'' = \mathrm{LayerNorm}(X')")
+show(f.x_norm, dims, tokens, "ffn_in")
+act = r"\max(0,\; X''W_1 + b_1)" if cfg.activation == "relu" else r"\mathrm{GELU}(X''W_1 + b_1)"
+step(14, "ffn_hidden", rf"H = {act} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", text=f"step_ffn_hidden_text_{cfg.activation}",
+     F=cfg.d_ff, token=tokens[query], zeroed=f.zeroed[query])  # fmt: skip
+show(f.hidden, [f"{i}" for i in range(cfg.d_ff)], tokens, "hidden", signed=cfg.activation != "relu")
+after = t_plain("ffn_next_layer", layer=layer_titles(cfg.n_layers)[layer + 1]) if layer + 1 < cfg.n_layers else None
+step(15, "ffn_out", r"\mathrm{FFN}(X'') = HW_2 + b_2,\qquad \text{block output} = X' + \mathrm{FFN}(X'')",
+     d=cfg.d_model, next=after or t_plain("ffn_next_final"))  # fmt: skip
+f1, f2 = st.tabs(["FFN(X'')", "X' + FFN(X'')"])
+with f1:
+    show(f.ffn_out, dims, tokens, "ffn_out")
+with f2:
+    show(f.out, dims, tokens, "block_out")
 
 st.divider()
 st.subheader(t("whatif_title"))

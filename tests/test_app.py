@@ -55,7 +55,7 @@ def test_key_widgets_exist():
     at.switch_page("pages/step_by_step.py")
     at.run()
     assert {s.label for s in at.selectbox} == {"Layer", "Head", "Query token (asking)"}
-    assert len(at.latex) >= 12  # one formula per step
+    assert len(at.latex) >= 15  # one formula per step
 
 
 def test_empty_sentence_gets_a_message_not_a_traceback():
@@ -212,6 +212,20 @@ def test_the_sentence_follows_the_student_across_pages():
     assert at.text_input(key="sentence_input_steps").value == "not good at all"
     tokens = [o for o in at.selectbox(key="steps_query").options]
     assert tokens == ["0: [CLS]", "1: not", "2: good", "3: at", "4: all"]
+    # The feed-forward half, for the chosen layer and token, with the count ReLU zeroed from the trace.
+    from model.inspect import feed_forward_steps, inspect_sentence
+    from pages.common import bundled_checkpoint
+
+    ckpt = bundled_checkpoint("en")
+    at.selectbox(key="steps_layer").set_value(1)
+    at.selectbox(key="steps_query").set_value(2)
+    at.run()
+    zeroed = feed_forward_steps(inspect_sentence(ckpt, "not good at all"), 1).zeroed[2]
+    assert 0 < zeroed < ckpt.model.cfg.d_ff
+    texts = [m.value for m in at.markdown]
+    assert "### 15. Back to d_model, and the second residual" in texts
+    assert any(f"for **good**, {zeroed} of its {ckpt.model.cfg.d_ff} numbers are exactly 0" in x for x in texts)
+    assert any("output: what the final LayerNorm and the pooling read" in x for x in texts)  # layer 1 is the last
 
 
 def test_an_empty_language_switch_keeps_the_language():

@@ -85,6 +85,30 @@ def test_model_trace_matches_reference_at_every_layer():
         assert torch.allclose(layer.residual, layer.x + layer.attn_out, atol=TOL)
 
 
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_model_trace_of_the_feed_forward_half_matches_torch_functional(activation):
+    """FFN(x) = act(LN(x')·W1 + b1)·W2 + b2 recomputed with torch.nn.functional from the recorded X'."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=50, d_model=16, n_heads=4, n_layers=3, d_ff=32, max_len=8, dropout=0.0,
+                      activation=activation)  # fmt: skip
+    model = TransformerClassifier(cfg).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    ids, mask = _padded_batch()
+    _, trace = model(ids, mask, return_trace=True)
+    act = F.relu if activation == "relu" else F.gelu
+    for i, (block, layer) in enumerate(zip(model.blocks, trace.layers)):
+        ln = F.layer_norm(layer.residual, (16,), block.ln2.weight, block.ln2.bias, block.ln2.eps)
+        hidden = act(F.linear(ln, block.ffn.fc1.weight, block.ffn.fc1.bias))
+        assert (layer.ffn_in - ln).abs().max() < TOL and (layer.hidden - hidden).abs().max() < TOL
+        assert (layer.ffn_out - F.linear(hidden, block.ffn.fc2.weight, block.ffn.fc2.bias)).abs().max() < TOL
+        assert torch.equal(layer.out, layer.residual + layer.ffn_out)  # the second residual, exactly
+        if i + 1 < len(trace.layers):
+            assert torch.equal(trace.layers[i + 1].x, layer.out)  # a block's output is the next one's input
+    if activation == "relu":
+        assert (trace.layers[0].hidden >= 0).all() and (trace.layers[0].hidden == 0).any()
+
+
 def test_trace_flows_through_the_training_forward():
     """The trace is recorded by the same call that produces the gradients."""
     torch.manual_seed(0)
