@@ -199,8 +199,7 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
 class FeedForwardSteps:
     """One block's feed-forward half for one sentence, every number taken from the trace."""
 
-    residual: torch.Tensor  # (T, D) X' = block input + MultiHead(X): this half's input
-    x_norm: torch.Tensor  # (T, D) LayerNorm(X')
+    x_norm: torch.Tensor  # (T, D) LayerNorm(X'), X' = block input + MultiHead(X) (HeadSteps.residual)
     hidden: torch.Tensor  # (T, F) act(LayerNorm(X')·W1 + b1)
     ffn_out: torch.Tensor  # (T, D) hidden·W2 + b2
     out: torch.Tensor  # (T, D) X' + ffn_out: the block output
@@ -210,8 +209,8 @@ class FeedForwardSteps:
 def feed_forward_steps(result: Inspection, layer: int) -> FeedForwardSteps:
     lt = result.trace.layers[layer]
     hidden = lt.hidden[0]
-    return FeedForwardSteps(residual=lt.residual[0], x_norm=lt.ffn_in[0], hidden=hidden, ffn_out=lt.ffn_out[0],
-                            out=lt.out[0], zeroed=(hidden == 0).sum(-1).tolist())  # fmt: skip
+    return FeedForwardSteps(x_norm=lt.ffn_in[0], hidden=hidden, ffn_out=lt.ffn_out[0], out=lt.out[0],
+                            zeroed=(hidden == 0).sum(-1).tolist())  # fmt: skip
 
 
 def what_if_weights(scores: torch.Tensor, d_k: int, scale: bool = True, temperature: float = 1.0) -> torch.Tensor:
