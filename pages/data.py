@@ -61,14 +61,14 @@ m1.metric(t("data_n_train"), f"{len(data.train):,}")
 m2.metric(t("data_n_valid"), f"{len(data.valid):,}")
 m3.metric(t("data_n_classes"), len(data.train.label_names))
 
+names = class_names(data.train.label_names)
 left, right = st.columns([3, 2])
 with left:
-    shown = list(class_names(data.train.label_names).values())
+    shown = list(names.values())
     preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
                             t("col_label"): [shown[y] for y in data.train.labels[:200]]})  # fmt: skip
     st.dataframe(preview, hide_index=True, height=320, width="stretch")
 with right:
-    names = class_names(data.train.label_names)
     counts = {names[k]: n for k, n in data.train.label_counts().items()}
     show_chart(st, label_balance(counts, t("data_balance"), t("col_label"), t("data_balance_count")))
 if data.builtin:

@@ -22,6 +22,7 @@ begin_page()
 st.title(t("predict_title"))
 ckpt = model_banner()
 cfg = ckpt.model.cfg
+shown = class_names(ckpt.label_names)  # every sentence's result carries the model's label names
 
 default_lines = t("predict_default_lines")
 lines = st.text_area(t("predict_lines"), value=default_lines, height=180, max_chars=20000, help=t("predict_lines_help"))
@@ -34,14 +35,13 @@ for line in lines.splitlines()[:200]:
     except InputError:
         continue
     truncated += result.truncated
-    shown = class_names(result.label_names)
     rows.append({t("col_text"): line, t("prediction"): shown[result.prediction],
                  **{shown[name]: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
 if rows:
     table = pd.DataFrame(rows)
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={name: st.column_config.ProgressColumn(name, min_value=0.0, max_value=1.0, format="percent")
-                                for name in class_names(ckpt.label_names).values()})  # fmt: skip
+                                for name in shown.values()})  # fmt: skip
     if truncated:
         st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))
 else:
@@ -62,7 +62,6 @@ for column, key in ((left, "compare_a"), (right, "compare_b")):
         except InputError:
             st.warning(t("empty_sentence"))
             continue
-        shown = class_names(result.label_names)
         probs = ", ".join(f"{shown[n]} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
         st.metric(t("prediction"), shown[result.prediction], help=md(probs))
         st.caption(md(probs))  # label names come from the user's data

@@ -106,9 +106,10 @@ act = r"\max(0,\; X''W_1 + b_1)" if cfg.activation == "relu" else r"\mathrm{GELU
 step(14, "ffn_hidden", rf"H = {act} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", text=f"step_ffn_hidden_text_{cfg.activation}",
      F=cfg.d_ff, token=tokens[query], zeroed=f.zeroed[query])  # fmt: skip
 show(f.hidden, [f"{i}" for i in range(cfg.d_ff)], tokens, "hidden", signed=cfg.activation != "relu")
-after = t_plain("ffn_next_layer", layer=layer_titles(cfg.n_layers)[layer + 1]) if layer + 1 < cfg.n_layers else None
+last = layer + 1 == cfg.n_layers
+after = t_plain("ffn_next_final") if last else t_plain("ffn_next_layer", layer=layer_titles(cfg.n_layers)[layer + 1])
 step(15, "ffn_out", r"\mathrm{FFN}(X'') = HW_2 + b_2,\qquad \text{block output} = X' + \mathrm{FFN}(X'')",
-     d=cfg.d_model, next=after or t_plain("ffn_next_final"))  # fmt: skip
+     d=cfg.d_model, next=after)  # fmt: skip
 f1, f2 = st.tabs(["FFN(X'')", "X' + FFN(X'')"])
 with f1:
     show(f.ffn_out, dims, tokens, "ffn_out")
