@@ -309,18 +309,20 @@ def confusion_matrix(label_names: Sequence[str], true: Sequence[int], predicted:
 
 
 def architecture_dot(n_layers: int, d_model: int, n_heads: int, d_ff: int, pooling: str, n_classes: int,
-                     labels: dict[str, str]) -> str:  # fmt: skip
-    """Graphviz source for the real architecture with the model's own sizes."""
+                     labels: dict[str, str], *, vocab_size: int, activation: str) -> str:  # fmt: skip
+    """Graphviz source for the real architecture with the model's own sizes, in the order of its forward.
+
+    `pooling` and `activation` are the names to show (the pooling already translated)."""
     L = labels
 
     def q(text: str) -> str:
         return '"' + str(text).replace('"', "'") + '"'
 
     nl = "\\n"  # a line break inside a Graphviz label
-    emb = q(L["embedding"] + nl + f"(vocab × {d_model}) + " + L["position"])
+    emb = q(L["embedding"] + nl + f"({vocab_size} × {d_model}) + " + L["position"])
     block = q(f"{n_layers} × " + L["block"])
     mha = q(L["attention"] + nl + f"{n_heads} × softmax(QKᵀ/√d_k)·V")
-    ffn = q(L["ffn"] + nl + f"{d_model} → {d_ff} → {d_model}")
+    ffn = q(L["ffn"] + f" ({activation})" + nl + f"{d_model} → {d_ff} → {d_model}")
     pool = q(L["pooling"] + f": {pooling}")
     head = q(L["classifier"] + nl + f"{d_model} → {n_classes}")
     return f"""digraph {{
@@ -334,8 +336,8 @@ def architecture_dot(n_layers: int, d_model: int, n_heads: int, d_ff: int, pooli
     ffn [label={ffn}, fillcolor="#fde68a"]; add2 [label="+", shape=circle];
     ln1 -> mha -> add1 -> ln2 -> ffn -> add2;
   }}
-  pool [label={pool}]; head [label={head}];
+  ln_f [label="LayerNorm"]; pool [label={pool}]; head [label={head}];
   out [label={q(L["probabilities"])}, fillcolor="#ffffff"];
   tokens -> emb -> ln1; emb -> add1 [style=dashed, label={q(L["residual"])}]; add1 -> add2 [style=dashed];
-  add2 -> pool -> head -> out;
+  add2 -> ln_f -> pool -> head -> out;
 }}"""

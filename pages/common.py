@@ -58,6 +58,7 @@ def _leave_legacy_pages_mode() -> None:
 STRINGS_DIR = ROOT / "assets" / "i18n"
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT_SENTENCE = {"en": "I love this movie!", "zh": "我很喜欢这部电影！"}
+ACTIVATION_NAMES = {"relu": "ReLU", "gelu": "GELU"}  # as the article and the papers write them
 
 
 # ---- language -------------------------------------------------------------------------------

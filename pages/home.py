@@ -5,7 +5,7 @@ import streamlit as st
 
 from figures import architecture_dot
 from model.inspect import parameter_parts
-from pages.common import begin_page, current_model, t
+from pages.common import ACTIVATION_NAMES, begin_page, current_model, t
 
 begin_page()
 st.title(t("home_title"))
@@ -23,8 +23,9 @@ cfg = model.cfg
 labels = {k: t(f"arch_{k}") for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling",
                                       "classifier", "probabilities", "residual")}  # fmt: skip
 diagram, parameters = st.columns([2, 3])
-diagram.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.pooling, cfg.n_classes,
-                                        labels))  # fmt: skip
+pooling = t(f"pooling_{cfg.pooling}")
+diagram.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, pooling, cfg.n_classes, labels,
+                                        vocab_size=cfg.vocab_size, activation=ACTIVATION_NAMES[cfg.activation]))  # fmt: skip
 diagram.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
 
 parts = parameter_parts(model)

@@ -35,7 +35,7 @@ for line in lines.splitlines()[:200]:
     except InputError:
         continue
     truncated += result.truncated
-    rows.append({t("col_text"): line, t("prediction"): shown[result.prediction],
+    rows.append({t("col_text"): line, t("predicted"): shown[result.prediction],
                  **{shown[name]: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
 if rows:
     table = pd.DataFrame(rows)

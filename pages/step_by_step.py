@@ -49,6 +49,11 @@ def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
         st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
 
 
+def tex(key: str) -> str:
+    """Words inside a formula, in the page's language."""
+    return rf"\text{{{t_plain(f'tex_{key}')}}}"
+
+
 def step(number: int, key: str, formula: str, text: str = "", **values) -> None:
     st.markdown(f"### {number}. {t(f'step_{key}_title')}")
     st.latex(formula)
@@ -58,7 +63,7 @@ def step(number: int, key: str, formula: str, text: str = "", **values) -> None:
 step(
     1,
     "x",
-    r"X = \mathrm{LayerNorm}(\text{block input}) \in \mathbb{R}^{T \times d_{model}}",
+    rf"X = \mathrm{{LayerNorm}}({tex('block_input')}) \in \mathbb{{R}}^{{T \times d_{{model}}}}",
     T=len(tokens),
     d=cfg.d_model,
 )
@@ -77,9 +82,9 @@ step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}
 show(s.scores, tokens, tokens, "scores")
 step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
 show(s.scaled, tokens, tokens, "scaled")
-step(6, "mask", r"M_j = \begin{cases} 0 & \text{real token} \\ -\infty & \text{padding} \end{cases}")
+step(6, "mask", rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}")
 show([s.mask.tolist()], tokens, [t("mask_row")], "mask", digits=0)
-step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\quad m = \max_j(\cdot),\quad"
+step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\quad m = \max_j(\cdot),\quad "
      r"Z = \textstyle\sum_j e_j", token=tokens[query], Z=f"{s.row_sum:.4f}")  # fmt: skip
 exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[query].tolist(),
                           t("col_exp"): s.exp.tolist(), t("col_weight"): (s.exp / s.row_sum).tolist()})  # fmt: skip
@@ -96,7 +101,7 @@ step(10, "concat", r"\mathrm{Concat}(\mathrm{head}_0, \dots, \mathrm{head}_{h-1}
 show(s.concat, dims, tokens, "concat")
 step(11, "wo", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\cdot)\, W_O + b_O")
 show(s.attn_out, dims, tokens, "attn_out")
-step(12, "residual", r"X' = \text{block input} + \mathrm{MultiHead}(X)")
+step(12, "residual", rf"X' = {tex('block_input')} + \mathrm{{MultiHead}}(X)")
 show(s.residual, dims, tokens, "residual")
 
 f = feed_forward_steps(result, layer)
@@ -108,7 +113,7 @@ step(14, "ffn_hidden", rf"H = {act} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", tex
 show(f.hidden, [f"{i}" for i in range(cfg.d_ff)], tokens, "hidden", signed=cfg.activation != "relu")
 last = layer + 1 == cfg.n_layers
 after = t_plain("ffn_next_final") if last else t_plain("ffn_next_layer", layer=layer_titles(cfg.n_layers)[layer + 1])
-step(15, "ffn_out", r"\mathrm{FFN}(X'') = HW_2 + b_2,\qquad \text{block output} = X' + \mathrm{FFN}(X'')",
+step(15, "ffn_out", rf"\mathrm{{FFN}}(X'') = HW_2 + b_2,\qquad {tex('block_output')} = X' + \mathrm{{FFN}}(X'')",
      d=cfg.d_model, next=after)  # fmt: skip
 f1, f2 = st.tabs(["FFN(X'')", "X' + FFN(X'')"])
 with f1:

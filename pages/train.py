@@ -18,6 +18,7 @@ from model.session import PROBE_SENTENCES, ServerBusy
 from model.trainer import EncodedSet, evaluate
 from pages import link
 from pages.common import (
+    ACTIVATION_NAMES,
     DEFAULT_DATASET,
     DataChoice,
     begin_page,
@@ -109,9 +110,10 @@ with st.expander(t("settings_title"), expanded=not run.active and run.status == 
     c2.radio(t("hp_pooling"), SETTINGS["pooling"], key="hp_pooling", help=t("hp_pooling_help"),
              format_func={v: t(f"pooling_{v}") for v in SETTINGS["pooling"]}.__getitem__)  # fmt: skip
     c3.radio(t("hp_activation"), SETTINGS["activation"], key="hp_activation", help=t("hp_activation_help"),
-             format_func=str.upper)  # fmt: skip
+             format_func=ACTIVATION_NAMES.__getitem__)  # fmt: skip
     c4.number_input(t("hp_seed"), *link.RANGES["seed"], key="hp_seed", help=t("hp_seed_help"))
-    c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True)
+    c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True,
+             format_func={"auto": t("device_auto"), "cpu": "CPU", "cuda": "GPU (CUDA)"}.__getitem__)  # fmt: skip
     st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", link.DEFAULTS["tokenizer"]),
                  n=st.session_state.get("vocab_size", link.DEFAULTS["vocab_size"])))  # fmt: skip
     st.caption(t("link_share"))

@@ -38,6 +38,10 @@ def test_home_counts_the_current_models_parameters_by_part(lang):
     assert len(table) == 8 and table.iloc[0, 1] == f"{model.cfg.vocab_size} × {model.cfg.d_model}"
     assert sum(int(n.replace(",", "")) for n in table.iloc[:, 2]) == model.num_parameters(non_embedding=False)
     assert any(f"{model.num_parameters(non_embedding=False):,}" in c.value for c in at.caption)
+    diagram = at.get("graphviz_chart")[0].proto.spec  # the same model's sizes, in the page's language
+    pooling = {"en": {"mean": "mean", "cls": "[CLS]"}, "zh": {"mean": "平均", "cls": "[CLS]"}}[lang][model.cfg.pooling]
+    assert f"({model.cfg.vocab_size} × {model.cfg.d_model})" in diagram and f": {pooling}" in diagram
+    assert {"relu": "(ReLU)", "gelu": "(GELU)"}[model.cfg.activation] in diagram
 
 
 def test_key_widgets_exist():
@@ -48,6 +52,8 @@ def test_key_widgets_exist():
     sliders = {s.label for s in at.select_slider}
     assert {"Layers (N)", "Heads (h)", "d_model", "Feed-forward width", "Learning rate", "Batch size"} <= sliders
     assert {r.label for r in at.radio} >= {"Positions", "Pooling", "Device"}
+    assert at.radio(key="hp_activation").options == ["ReLU", "GELU"]  # as the article writes them, not "RELU"
+    assert at.radio(key="hp_device").options[:2] == ["auto", "CPU"]
     at.switch_page("pages/attention.py")
     at.run()
     assert at.text_input(key="sentence_input_attention").value == "I love this movie!"
@@ -270,3 +276,22 @@ def test_a_tiny_loss_is_not_shown_as_zero():
     from pages.common import loss_text
 
     assert [loss_text(x) for x in (0.6931, 0.001, 3.2e-5, 0.0)] == ["0.6931", "0.0010", "3.2e-05", "0.0000"]
+
+
+# The KaTeX commands the pages' formulas use. A command glued to the next symbol (`\quadZ`) is not
+# one of them, and KaTeX would print it in red instead of the formula.
+KATEX_COMMANDS = {"arg", "begin", "cdot", "dots", "end", "exp", "frac", "in", "infty", "left", "leftarrow", "log",
+                  "mathbb", "mathcal", "mathrm", "max", "nabla", "qquad", "quad", "right", "sqrt", "sum", "text",
+                  "textstyle", "tfrac", "theta", "times", "top"}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_formula_uses_only_known_katex_commands(lang):
+    at = new_app(lang)
+    at.run()
+    used = set()
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        used |= {c for formula in at.latex for c in re.findall(r"\\([A-Za-z]+)", formula.value)}
+    assert used and used <= KATEX_COMMANDS, used - KATEX_COMMANDS

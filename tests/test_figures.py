@@ -16,7 +16,9 @@ from figures import (
     training_curves,
 )
 from model.checkpoint import Checkpoint
+from model.config import ModelConfig
 from model.inspect import head_steps, inspect_sentence, what_if_weights
+from model.transformer import TransformerClassifier
 
 # The Train page's curve labels, each named after its key (the page passes them translated).
 CURVE_LABELS = {k: k for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step",
@@ -106,10 +108,15 @@ def test_confusion_matrix_counts():
 
 
 def test_architecture_uses_the_models_sizes():
-    dot = architecture_dot(3, 64, 8, 256, "cls", 5, {k: k for k in ("tokens", "embedding", "position", "block",
-                                                                     "attention", "ffn", "pooling", "classifier",
-                                                                     "probabilities", "residual")})  # fmt: skip
+    labels = {k: k for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling", "classifier",
+                             "probabilities", "residual")}  # fmt: skip
+    dot = architecture_dot(3, 64, 8, 256, "cls", 5, labels, vocab_size=50, activation="GELU")
     assert "3 × block" in dot and "8 × softmax" in dot and "64 → 256 → 64" in dot and "64 → 5" in dot
+    assert "(50 × 64)" in dot and "ffn (GELU)" in dot
+    # the same LayerNorms as the model: two in every block, and the final one between the blocks and the pooling
+    model = TransformerClassifier(ModelConfig(vocab_size=50, d_model=64, n_heads=8, n_layers=3, d_ff=256))
+    n_norms = sum(isinstance(m, torch.nn.LayerNorm) for m in model.modules())
+    assert n_norms == 3 * 2 + 1 and dot.count('[label="LayerNorm"]') == 2 + 1 and "add2 -> ln_f -> pool" in dot
 
 
 def test_every_altair_chart_is_a_valid_vega_lite_spec():
