@@ -72,6 +72,11 @@ def heatmap(
         text = np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
     # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
     x_every, y_every = max(1, cols // 32), max(1, rows // 32)
+    # Columns that are only numbered (a vector's 128 numbers) get Plotly's own ticks, which follow the
+    # width they are drawn at: 0, 20, 40 … on a projector, 0, 50, 100 on a phone, where 32 labels collide.
+    xaxis = dict(title=x_title, side="top")
+    if cols <= 16 or xs != [str(i) for i in range(cols)]:
+        xaxis.update(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every])
     trace = dict(
         type="heatmap",
         z=shown,
@@ -93,7 +98,7 @@ def heatmap(
         font=FONT,
         margin=dict(l=10, r=10, t=110 if title else 60, b=10),
         height=height or max(220, row_px * rows + 130),
-        xaxis=dict(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every], title=x_title, side="top"),
+        xaxis=xaxis,
         yaxis=dict(tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"),
     )
     # One dict, validated once: far faster than go.Heatmap plus three update_* calls.

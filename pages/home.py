@@ -24,8 +24,9 @@ labels = {k: t(f"arch_{k}") for k in ("tokens", "embedding", "position", "block"
                                       "classifier", "probabilities", "residual")}  # fmt: skip
 diagram, parameters = st.columns([2, 3])
 pooling = t(f"pooling_{cfg.pooling}")
-diagram.graphviz_chart(architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, pooling, cfg.n_classes, labels,
-                                        vocab_size=cfg.vocab_size, activation=ACTIVATION_NAMES[cfg.activation]))  # fmt: skip
+dot = architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, pooling, cfg.n_classes, labels,
+                       vocab_size=cfg.vocab_size, activation=ACTIVATION_NAMES[cfg.activation])  # fmt: skip
+diagram.graphviz_chart(dot)
 diagram.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
 
 parts = parameter_parts(model)

@@ -60,20 +60,15 @@ def step(number: int, key: str, formula: str, text: str = "", **values) -> None:
     st.markdown(t(text or f"step_{key}_text", **values))
 
 
-step(
-    1,
-    "x",
-    rf"X = \mathrm{{LayerNorm}}({tex('block_input')}) \in \mathbb{{R}}^{{T \times d_{{model}}}}",
-    T=len(tokens),
-    d=cfg.d_model,
-)
+step(1, "x", rf"\begin{{aligned}} X &= \mathrm{{LayerNorm}}({tex('block_input')}) \\ "
+     r"&\in \mathbb{R}^{T \times d_{model}} \end{aligned}", T=len(tokens), d=cfg.d_model)  # fmt: skip
 show(s.x_norm, dims, tokens, "x")
 step(2, "w", r"W_Q,\; W_K,\; W_V \in \mathbb{R}^{d_{model} \times d_k}", d=cfg.d_model, dk=s.d_k, head=head)
 w1, w2, w3 = st.tabs(["W_Q", "W_K", "W_V"])
 for tab, name, matrix in ((w1, "wq", s.W_Q), (w2, "wk", s.W_K), (w3, "wv", s.W_V)):
     with tab:
         show(matrix, dh, dims, name)
-step(3, "qkv", r"Q = XW_Q + b_Q,\quad K = XW_K + b_K,\quad V = XW_V + b_V")
+step(3, "qkv", r"\begin{aligned} Q &= XW_Q + b_Q \\ K &= XW_K + b_K \\ V &= XW_V + b_V \end{aligned}")
 q1, q2, q3 = st.tabs(["Q", "K", "V"])
 for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
     with tab:
@@ -84,8 +79,9 @@ step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.
 show(s.scaled, tokens, tokens, "scaled")
 step(6, "mask", rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}")
 show([s.mask.tolist()], tokens, [t("mask_row")], "mask", digits=0)
-step(7, "exp", r"e_j = \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right),\quad m = \max_j(\cdot),\quad "
-     r"Z = \textstyle\sum_j e_j", token=tokens[query], Z=f"{s.row_sum:.4f}")  # fmt: skip
+step(7, "exp", r"\begin{aligned} e_j &= \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right) \\ "
+     r"m &= \max_j \left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j\right) \\ Z &= \textstyle\sum_j e_j \end{aligned}",
+     token=tokens[query], Z=f"{s.row_sum:.4f}")  # fmt: skip
 exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[query].tolist(),
                           t("col_exp"): s.exp.tolist(), t("col_weight"): (s.exp / s.row_sum).tolist()})  # fmt: skip
 st.dataframe(exp_table.style.format({t("col_scaled"): "{:.4f}", t("col_exp"): "{:.4f}", t("col_weight"): "{:.4f}"}),
@@ -113,8 +109,8 @@ step(14, "ffn_hidden", rf"H = {act} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", tex
 show(f.hidden, [f"{i}" for i in range(cfg.d_ff)], tokens, "hidden", signed=cfg.activation != "relu")
 last = layer + 1 == cfg.n_layers
 after = t_plain("ffn_next_final") if last else t_plain("ffn_next_layer", layer=layer_titles(cfg.n_layers)[layer + 1])
-step(15, "ffn_out", rf"\mathrm{{FFN}}(X'') = HW_2 + b_2,\qquad {tex('block_output')} = X' + \mathrm{{FFN}}(X'')",
-     d=cfg.d_model, next=after)  # fmt: skip
+step(15, "ffn_out", r"\begin{aligned} \mathrm{FFN}(X'') &= HW_2 + b_2 \\ "
+     rf"{tex('block_output')} &= X' + \mathrm{{FFN}}(X'') \end{{aligned}}", d=cfg.d_model, next=after)  # fmt: skip
 f1, f2 = st.tabs(["FFN(X'')", "X' + FFN(X'')"])
 with f1:
     show(f.ffn_out, dims, tokens, "ffn_out")

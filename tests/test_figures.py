@@ -35,6 +35,19 @@ def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     assert list(trace.customdata[1][2]) == ["the", "film"]  # hover: query -> key
 
 
+def test_numbered_columns_get_ticks_that_follow_the_width():
+    """A vector's 128 numbers: Plotly picks the ticks for the width it draws at (32 fixed labels
+    collide on a phone); tokens keep their own labels, every k-th of them."""
+    tokens = [f"t{i}" for i in range(40)]
+    wide = heatmap(torch.randn(3, 128), [str(i) for i in range(128)], tokens[:3])
+    assert wide.layout.xaxis.tickvals is None and wide.layout.xaxis.tickmode in (None, "auto")
+    assert wide.layout.yaxis.ticktext == tuple(tokens[:3])
+    many_tokens = heatmap(torch.randn(40, 40), tokens, tokens)
+    assert many_tokens.layout.xaxis.ticktext == tuple(tokens)  # 40 // 32 = 1: every token labelled
+    narrow = heatmap(torch.randn(2, 8), [str(i) for i in range(8)], tokens[:2])
+    assert narrow.layout.xaxis.ticktext == tuple(str(i) for i in range(8))
+
+
 def test_html_in_tokens_is_escaped():
     fig = heatmap([[1.0]], ["<img src=x onerror=alert(1)>"], ["<b>"])
     assert fig.layout.xaxis.ticktext == ("&lt;img src=x onerror=alert(1)&gt;",)
