@@ -12,6 +12,9 @@ from pages.common import entered_from_app, language_ui, t
 entered_from_app()
 st.set_page_config(page_title="Transformer Classroom", page_icon="🔍", layout="wide")
 language_ui()
+# On a phone a display formula is drawn a little smaller, so that it fits the column instead of
+# scrolling sideways (tests/test_browser.py measures every formula at 390 px).
+st.html("<style>@media (max-width: 480px) { .katex-display { font-size: 0.75em; } }</style>")
 
 pages = [
     st.Page("pages/home.py", title=t("nav_home"), icon="🏠", default=True),

@@ -42,16 +42,17 @@ parameters.dataframe(
 embedding_share = next(p.count for p in parts if p.part == "token_embedding") / total
 parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_share:.0%}", vocab=f"{cfg.vocab_size:,}"))
 
-IDEAS = [  # (key, formula, page)
+IDEAS = [  # (key, formula, page); a formula of two parts stands on two lines, to fit a phone
     ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),
-    ("self_attention", r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right)V,"
-     r"\quad Q = XW_Q,\; K = XW_K,\; V = XW_V", "pages/step_by_step.py"),
+    ("self_attention", r"\begin{gathered} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
+     r"\right)V \\ Q = XW_Q,\; K = XW_K,\; V = XW_V \end{gathered}", "pages/step_by_step.py"),
     ("multi_head", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_O",
      "pages/attention.py"),
-    ("ffn", r"\mathrm{FFN}(x) = \max(0,\, xW_1 + b_1)\,W_2 + b_2", "pages/step_by_step.py"),
-    ("training", r"\mathcal{L} = -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b},\quad"
-     r"\theta \leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L})", "pages/train.py"),
-    ("evaluation", r"\mathrm{accuracy} = \frac{1}{N}\sum_{n} [\arg\max_c z_{n,c} = y_n]", "pages/predict.py"),
+    ("ffn", r"\begin{aligned} H &= \max(0,\, xW_1 + b_1) \\ \mathrm{FFN}(x) &= HW_2 + b_2 \end{aligned}",
+     "pages/step_by_step.py"),
+    ("training", r"\begin{aligned} \mathcal{L} &= -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b} \\ "
+     r"\theta &\leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L}) \end{aligned}", "pages/train.py"),
+    ("evaluation", r"\mathrm{accuracy} = \frac{1}{N}\sum_n [\arg\max_c z_{n,c} = y_n]", "pages/predict.py"),
 ]  # fmt: skip
 for number, (key, formula, page) in enumerate(IDEAS, start=1):
     with st.container(border=True):

@@ -163,17 +163,19 @@ def test_typing_a_sentence_changes_the_heatmaps(page, server):
 
 
 def test_every_formula_fits_a_phone(browser, server):
-    """On a 390-px phone every formula of the Step-by-step page fits its column, in both languages
-    (a long one would have to be scrolled sideways to be read), and the page itself does not scroll sideways."""
+    """On a 390-px phone every formula of Home and Step by step fits its column, in both languages
+    (a long one would have to be scrolled sideways to be read), and no page scrolls sideways."""
     context = browser.new_context(viewport={"width": 390, "height": 844})
     pg = context.new_page()
     try:
         for lang in ("en", "zh"):
-            open_page(pg, server, "step_by_step", lang)
-            widths = pg.evaluate("() => [...document.querySelectorAll('.katex-display')]"
-                                 ".map(e => [e.scrollWidth, e.clientWidth])")  # fmt: skip
-            assert len(widths) >= 15 and all(scroll <= client + 2 for scroll, client in widths), (lang, widths)
-            assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
+            for path, n_formulas in (("", 6), ("step_by_step", 15)):
+                open_page(pg, server, path, lang)
+                widths = pg.evaluate("() => [...document.querySelectorAll('.katex-display')]"
+                                     ".map(e => [e.scrollWidth, e.clientWidth])")  # fmt: skip
+                assert len(widths) >= n_formulas, (lang, path, widths)
+                assert all(scroll <= client + 2 for scroll, client in widths), (lang, path, widths)
+                assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
         pg.screenshot(path=str(ARTIFACTS / "zh-step_by_step-phone.png"))
     finally:
         context.close()
