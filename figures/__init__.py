@@ -109,18 +109,21 @@ def heatmap(
 def attention_heads(weights, tokens: Sequence[str], head_titles: Sequence[str], title: str = "") -> go.Figure:
     """Every head of one layer side by side: weights is (H, T, T), rows are queries, columns keys."""
     w = [_array(weights[h]) for h in range(len(head_titles))]
-    return _grid([w], tokens, [list(head_titles)], title)
+    return _grid([w], tokens, [[(h,) for h in head_titles]], title)
 
 
 def attention_grid(layers_weights, tokens: Sequence[str], row_titles: Sequence[str], head_titles: Sequence[str]):
     """All layers x heads: layers_weights is (L, H, T, T)."""
     grid = [[_array(layers_weights[layer][h]) for h in range(len(head_titles))] for layer in range(len(row_titles))]
-    titles = [[f"{r} · {c}" for c in head_titles] for r in row_titles]
+    titles = [[(r, c) for c in head_titles] for r in row_titles]
     return _grid(grid, tokens, titles, "")
 
 
-def _grid(grid: list[list[np.ndarray]], tokens, titles, title) -> go.Figure:
+def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...]]], title) -> go.Figure:
     """Heatmaps in rows and columns sharing one colour scale (0 to 1).
+
+    Each heatmap's title is a few short lines ("layer 0", "head 2"), which fit over a column even on
+    a phone; its hover box names them on one line.
 
     The layout is written out directly instead of with make_subplots: one validation of the
     whole figure instead of one per axis keeps the page fast (see bench: page_figures_ms).
@@ -130,30 +133,41 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles, title) -> go.Figure:
     T = len(tokens)
     pairs = _pairs(labels, labels)
     ticks = list(range(T))
-    gap_x, gap_y = 0.04, 0.08 if n_rows > 1 else 0.0
+    # Heights in pixels, then as fractions of the plotting area: below each row its column labels
+    # (slanted at 60°, about 7 px a character), then the next row's titles.
+    row_px = 28 * T
+    label_px = 16 + 7 * min(max(len(t) for t in tokens), 16)
+    title_px = 18 * len(titles[0][0])
+    gap_px = label_px + title_px + 18
+    plot_px = max(240, n_rows * row_px + (n_rows - 1) * gap_px)
+    gap_x, gap_y = 0.04, gap_px / plot_px
     width, height = (1 - gap_x * (n_cols - 1)) / n_cols, (1 - gap_y * (n_rows - 1)) / n_rows
     traces, layout, annotations = [], {}, []
     for r in range(n_rows):
         for c in range(n_cols):
             n = r * n_cols + c + 1
             suffix = "" if n == 1 else str(n)
+            lines = [safe(line) for line in titles[r][c]]
             x0, y1 = c * (width + gap_x), 1 - r * (height + gap_y)
             x_domain = [max(0.0, x0), min(1.0, x0 + width)]  # clamped: float rounding may step outside [0, 1]
             y_domain = [max(0.0, y1 - height), min(1.0, y1)]
             traces.append(dict(
                 type="heatmap", z=grid[r][c], x=np.arange(T), y=np.arange(T), coloraxis="coloraxis",
                 customdata=pairs, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra>" + safe(titles[r][c]) + "</extra>",
+                hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra>"
+                              + " · ".join(lines) + "</extra>",
             ))  # fmt: skip
             layout[f"xaxis{suffix}"] = dict(domain=x_domain, anchor=f"y{suffix}", tickvals=ticks,
-                                            ticktext=labels, tickangle=-60)  # fmt: skip
-            layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", tickvals=ticks,
-                                            ticktext=labels if c == 0 else [""] * T, autorange="reversed")  # fmt: skip
-            annotations.append(dict(text=safe(titles[r][c]), x=x0 + width / 2, y=y1, xref="paper", yref="paper",
+                                            ticktext=labels, tickangle=-60, ticks="")  # fmt: skip
+            # Only the first column names the query tokens; the others share its rows.
+            layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", tickvals=ticks, ticktext=labels,
+                                            showticklabels=c == 0, ticks="", autorange="reversed")  # fmt: skip
+            annotations.append(dict(text="<br>".join(lines), x=x0 + width / 2, y=y1, xref="paper", yref="paper",
                                     xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))  # fmt: skip
+    top_px = 24 + title_px + (40 if title else 0)
     layout.update(
         title=safe(title), annotations=annotations, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1),
-        font=dict(size=13), height=max(300, n_rows * (28 * T + 150)), margin=dict(l=10, r=10, t=60, b=10),
+        font=dict(size=13), height=top_px + plot_px + label_px, margin=dict(l=10, r=10, t=top_px, b=label_px),
     )  # fmt: skip
     return go.Figure(data=traces, layout=layout)
 

@@ -42,14 +42,16 @@ parameters.dataframe(
 embedding_share = next(p.count for p in parts if p.part == "token_embedding") / total
 parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_share:.0%}", vocab=f"{cfg.vocab_size:,}"))
 
-IDEAS = [  # (key, formula, page); a formula of two parts stands on two lines, to fit a phone
+# (key, formula, page); a formula of two parts stands on two lines, to fit a phone. The feed-forward
+# network is written with the current model's activation, as the diagram above draws it.
+hidden = r"\max(0,\, xW_1 + b_1)" if cfg.activation == "relu" else r"\mathrm{GELU}(xW_1 + b_1)"
+IDEAS = [
     ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),
     ("self_attention", r"\begin{gathered} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
      r"\right)V \\ Q = XW_Q,\; K = XW_K,\; V = XW_V \end{gathered}", "pages/step_by_step.py"),
     ("multi_head", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_O",
      "pages/attention.py"),
-    ("ffn", r"\begin{aligned} H &= \max(0,\, xW_1 + b_1) \\ \mathrm{FFN}(x) &= HW_2 + b_2 \end{aligned}",
-     "pages/step_by_step.py"),
+    ("ffn", r"\begin{aligned} H &= " + hidden + r" \\ \mathrm{FFN}(x) &= HW_2 + b_2 \end{aligned}", "pages/step_by_step.py"),
     ("training", r"\begin{aligned} \mathcal{L} &= -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b} \\ "
      r"\theta &\leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L}) \end{aligned}", "pages/train.py"),
     ("evaluation", r"\mathrm{accuracy} = \frac{1}{N}\sum_n [\arg\max_c z_{n,c} = y_n]", "pages/predict.py"),
@@ -57,7 +59,7 @@ IDEAS = [  # (key, formula, page); a formula of two parts stands on two lines, t
 for number, (key, formula, page) in enumerate(IDEAS, start=1):
     with st.container(border=True):
         st.markdown(f"#### {number}. {t(f'idea_{key}_title')}")
-        st.markdown(t(f"idea_{key}_text"))
+        st.markdown(t(f"idea_{key}_text", activation=ACTIVATION_NAMES[cfg.activation]))
         st.latex(formula)
         st.page_link(page, label=t(f"idea_{key}_link"), icon="➡️")
 

@@ -44,6 +44,35 @@ def test_home_counts_the_current_models_parameters_by_part(lang):
     assert {"relu": "(ReLU)", "gelu": "(GELU)"}[model.cfg.activation] in diagram
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_home_writes_the_feed_forward_network_with_the_models_activation(lang, tokenizer):
+    """The bundled model uses ReLU, an uploaded one may use GELU: the idea card says which, as the diagram does."""
+    import torch
+
+    from model.checkpoint import Checkpoint
+    from model.config import ModelConfig
+    from model.transformer import TransformerClassifier
+    from pages.common import ModelChoice
+
+    def ffn_card(at):  # the idea card's formula and the text under its title ("#### 4. ...")
+        texts = [m.value for m in at.markdown]
+        title = next(i for i, v in enumerate(texts) if v.startswith("#### 4."))
+        return at.latex[3].value, texts[title + 1]
+
+    formula, text = ffn_card(open_page(new_app(lang), "pages/home.py"))  # the bundled model
+    assert r"H &= \max(0,\, xW_1 + b_1)" in formula and "ReLU" in text and "GELU" not in text
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=1, d_ff=32,
+                      max_len=24, activation="gelu")  # fmt: skip
+    torch.manual_seed(0)
+    at = new_app(lang)
+    at.session_state["model"] = ModelChoice(Checkpoint(TransformerClassifier(cfg), tokenizer, ["a", "b"]), "uploaded",
+                                            time.time())  # fmt: skip
+    formula, text = ffn_card(open_page(at, "pages/home.py"))
+    assert r"H &= \mathrm{GELU}(xW_1 + b_1)" in formula and r"\max" not in formula
+    assert "GELU" in text and "ReLU" not in text
+    assert "(GELU)" in at.get("graphviz_chart")[0].proto.spec
+
+
 def test_key_widgets_exist():
     at = open_page(new_app(), "pages/train.py")
     labels = {b.label for b in at.button}

@@ -162,6 +162,41 @@ def test_typing_a_sentence_changes_the_heatmaps(page, server):
     page.screenshot(path=str(ARTIFACTS / "en-attention-typed.png"), full_page=True)
 
 
+def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(browser, server):
+    """In the layers × heads grid, on a projector and on a phone, no heatmap's title runs into
+    another's or into the slanted token labels of the row above (the 'layer 1 · head 0' titles
+    used to sit on the labels of layer 0, and ran into each other on a phone)."""
+    for width, height in ((1400, 2200), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        pg = context.new_page()
+        try:
+            open_page(pg, server, "attention")
+            box = pg.get_by_role("textbox", name="Your sentence")
+            box.fill("The soup was cold but the bread was wonderful")
+            box.press("Enter")
+            wait_idle(pg)
+            pg.get_by_role("tab", name="All layers × heads").click()
+            pg.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot .annotation')]"
+                                 ".some(a => a.textContent.startsWith('layer 1'))", timeout=30_000)  # fmt: skip
+            wait_idle(pg)
+            boxes = pg.evaluate("""() => {
+                const plot = [...document.querySelectorAll('.js-plotly-plot')].find(
+                    p => [...p.querySelectorAll('.annotation')].some(a => a.textContent.startsWith('layer 1')));
+                const rect = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+                return {titles: [...plot.querySelectorAll('.annotation-text')].map(rect),
+                        labels: [...plot.querySelectorAll('.xaxislayer-above text')].map(rect)};
+            }""")
+            titles, labels = boxes["titles"], boxes["labels"]
+            assert len(titles) == 8 and len(labels) >= 8 * 10, boxes  # 2 layers × 4 heads; 10+ tokens
+            overlaps = [(a, b) for i, a in enumerate(titles) for b in titles[i + 1 :] + labels
+                        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]  # fmt: skip
+            assert not overlaps, (width, overlaps)
+            pg.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+            pg.screenshot(path=str(ARTIFACTS / f"en-attention-grid-{width}.png"))
+        finally:
+            context.close()
+
+
 def test_every_formula_fits_a_phone(browser, server):
     """On a 390-px phone every formula of Home and Step by step fits its column, in both languages
     (a long one would have to be scrolled sideways to be read), and no page scrolls sideways."""
