@@ -36,11 +36,13 @@ for line in lines.splitlines()[:200]:
         continue
     truncated += result.truncated
     rows.append({t("col_text"): line, t("predicted"): shown[result.prediction],
-                 **{shown[name]: p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
+                 **{shown[name]: 100 * p for name, p in zip(result.label_names, result.probabilities)}})  # fmt: skip
 if rows:
     table = pd.DataFrame(rows)
+    # Percentages to one decimal in every row, as the side-by-side captions below write them
+    # (Streamlit's "percent" format wrote 99.93% in one row and 100% for 99.97% in the next).
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={name: st.column_config.ProgressColumn(name, min_value=0.0, max_value=1.0, format="percent")
+                 column_config={name: st.column_config.ProgressColumn(name, min_value=0.0, max_value=100.0, format="%.1f%%")
                                 for name in shown.values()})  # fmt: skip
     if truncated:
         st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))

@@ -289,6 +289,20 @@ def test_built_in_class_labels_are_shown_in_the_chosen_language():
     assert load(ASSETS_CHECKPOINT.with_name("checkpoint_zh")).label_names == ["negative", "positive"]  # unchanged
 
 
+def test_the_predict_table_gives_each_sentences_probabilities_in_percent():
+    from model.inspect import inspect_sentence
+    from pages.common import bundled_checkpoint
+
+    at = open_page(new_app(), "pages/predict.py")
+    table = at.dataframe[0].value
+    assert len(table) == 5 and list(table.columns) == ["text", "predicted", "negative", "positive"]
+    for _, row in table.iterrows():
+        result = inspect_sentence(bundled_checkpoint("en"), row["text"])
+        assert row["predicted"] == result.prediction
+        assert [row["negative"], row["positive"]] == pytest.approx([100 * p for p in result.probabilities], abs=1e-4)
+    assert table[["negative", "positive"]].sum(axis=1).tolist() == pytest.approx([100.0] * 5, abs=1e-3)
+
+
 def test_translated_labels_that_would_look_the_same_stay_as_they_are():
     from pages import common
 
