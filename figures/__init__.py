@@ -66,9 +66,11 @@ def heatmap(
     bound = bound or 1.0
     shown = np.where(finite, z, np.nan)
     xs, ys = [safe(t) for t in x_labels], [safe(t) for t in y_labels]
-    small = annotate and rows * cols <= 400
+    # Numbers are written in the cells only where they can be read: at more than 20 columns Plotly
+    # shrinks them to a few pixels (hover and the page's tables still give every value).
+    small = annotate and cols <= 20 and rows * cols <= 400
     text = None
-    if small:  # numbers written in the cells only where they fit
+    if small:
         text = np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
     # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
     x_every, y_every = max(1, cols // 32), max(1, rows // 32)

@@ -95,6 +95,7 @@ class SnapshotRecord:
     """Attention of the probe sentences at one step: weights[layer][head] is (T, T) per sentence."""
 
     step: int
+    sentences: list[str]  # as they were typed; tokens are what the tokenizer made of them
     tokens: list[list[str]]
     weights: list[list[list[list[list[float]]]]]  # sentence -> layer -> head -> T x T
     probabilities: list[list[float]]
@@ -279,7 +280,7 @@ def snapshot(model: TransformerClassifier, tokenizer: Tokenizer, sentences: Sequ
     for row, e in enumerate(encoded):
         T = len(e.ids)
         weights.append([layer.steps.weights[row, :, :T, :T].cpu().tolist() for layer in trace.layers])
-    return SnapshotRecord(step, [e.tokens for e in encoded], weights, probabilities)
+    return SnapshotRecord(step, list(sentences), [e.tokens for e in encoded], weights, probabilities)
 
 
 @dataclass

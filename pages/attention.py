@@ -76,8 +76,7 @@ with st.container(border=True):
         n_layers, n_heads = len(first.weights[0]), len(first.weights[0][0])
         label_names = view.checkpoint.label_names if view.checkpoint else current_data().train.label_names
         c1, c2, c3 = st.columns(3)
-        probe = c1.selectbox(t("probe_sentence"), range(len(first.tokens)),
-                             format_func=lambda i: " ".join(first.tokens[i][1:]))  # fmt: skip
+        probe = c1.selectbox(t("probe_sentence"), range(len(first.sentences)), format_func=first.sentences.__getitem__)
         h_layer = c2.selectbox(
             t("layer"), range(n_layers), index=n_layers - 1, format_func=layer_titles(n_layers).__getitem__
         )
@@ -85,11 +84,11 @@ with st.container(border=True):
         steps = [s.step for s in view.snapshots]
         at = st.select_slider(t("history_step"), steps, value=steps[-1], key="history_step_slider")
         snap = view.snapshots[steps.index(at)]
-        probs = ", ".join(f"{name} {p:.0%}" for name, p in zip(class_names(label_names).values(),
+        probs = ", ".join(f"{name} {p:.1%}" for name, p in zip(class_names(label_names).values(),
                                                                 snap.probabilities[probe]))  # fmt: skip
         st.caption(t("history_caption", step=at, probs=probs))
         tokens = snap.tokens[probe]
         st.plotly_chart(heatmap(snap.weights[probe][h_layer][h_head], tokens, tokens, x_title=t("key_token"),
-                                y_title=t("query_token")), width="stretch", key="history_figure")  # fmt: skip
+                                y_title=t("query_axis")), width="stretch", key="history_figure")  # fmt: skip
 
 remember_widget_state()

@@ -155,6 +155,10 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
 
     expected = inspect_sentence(trained, "I love this movie!").prediction
     assert at.metric[0].value == expected
+    from model.session import PROBE_SENTENCES
+
+    probes = next(s for s in at.selectbox if s.label == "Probe sentence")  # the sentences as written
+    assert probes.options == PROBE_SENTENCES["en"]
 
 
 def test_strings_are_complete_in_both_languages():

@@ -1,5 +1,7 @@
 """The figure builders draw what they are given: the tokens on the axes, the trace's values."""
 
+import math
+
 import altair as alt
 import torch
 
@@ -33,6 +35,19 @@ def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     assert fig.layout.xaxis.ticktext == tuple(tokens) and fig.layout.yaxis.ticktext == tuple(tokens)
     assert torch.allclose(torch.tensor(trace.z), w)
     assert list(trace.customdata[1][2]) == ["the", "film"]  # hover: query -> key
+
+
+def test_numbers_are_written_in_the_cells_only_where_they_can_be_read():
+    scores = torch.tensor([[0.5, float("-inf")], [-1.25, 2.0]])
+    fig = heatmap(scores, ["a", "b"], ["a", "b"], signed=True)
+    assert fig.data[0].text.tolist() == [["0.50", "−∞"], ["-1.25", "2.00"]]  # the trace's own values
+    assert math.isnan(fig.data[0].z[0][1])  # a masked score is an empty cell
+    for rows, cols in ((6, 32), (25, 25), (60, 8)):  # too narrow or too many cells: colours and hover only
+        assert (
+            heatmap(torch.randn(rows, cols), [str(i) for i in range(cols)], [str(i) for i in range(rows)]).data[0].text
+            is None
+        )
+    assert heatmap(torch.randn(6, 16), [str(i) for i in range(16)], list("abcdef"), annotate=False).data[0].text is None
 
 
 def test_numbered_columns_get_ticks_that_follow_the_width():

@@ -55,6 +55,7 @@ def test_records_stream_in_order_with_the_promised_fields():
     assert all(r.loss > 0 and r.lr > 0 and r.samples_per_second > 0 for r in steps)
     assert [e.step for e in evals] == [10, 20, 30, 32]
     assert [s.step for s in snaps] == [0, 15, 30, 32]
+    assert all(s.sentences == ["was not good", "was bad"] for s in snaps)  # as typed, for the Attention page's menu
     assert snaps[0].tokens[0][:4] == ["[CLS]", "was", "not", "good"]
     w = snaps[-1].weights[0]  # first probe: layer -> head -> T x T
     assert len(w) == 2 and len(w[0]) == 2 and len(w[0][0]) == 4
