@@ -93,8 +93,9 @@ st.caption(t("tokenizer_learned", n=tokenizer.vocab_size))
 sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=2000)
 if sample.strip():
     enc = tokenizer.encode(sample, max_len=512)
-    st.dataframe(pd.DataFrame({t("col_position"): range(len(enc.ids)), t("col_token"): enc.tokens,
-                               t("col_id"): enc.ids}).T.astype(str), width="stretch")  # fmt: skip
+    # One column per position: the header row numbers them, under the index's "position".
+    rows = pd.Index([t("col_token"), t("col_id")], name=t("col_position"))
+    st.dataframe(pd.DataFrame([enc.tokens, [str(i) for i in enc.ids]], index=rows), width="stretch")
     unknown = sum(i == tokenizer.unk_id for i in enc.ids)
     if unknown:
         st.caption(t("tokenizer_unknown", n=unknown))

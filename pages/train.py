@@ -82,6 +82,11 @@ def keep_link() -> None:
             st.query_params[key] = value
 
 
+def device_name(device: str) -> str:
+    """As the Train page writes a device: cpu → CPU, cuda:0 → GPU (CUDA), auto in the page's language."""
+    return {"auto": t("device_auto"), "cpu": "CPU", "cuda": "GPU (CUDA)"}.get(device.split(":")[0], device)
+
+
 if "hp_d_model" not in st.session_state:
     open_link()
 asked, ignored = st.session_state.pop("link_notes", ({}, []))
@@ -113,7 +118,7 @@ with st.expander(t("settings_title"), expanded=not run.active and run.status == 
              format_func=ACTIVATION_NAMES.__getitem__)  # fmt: skip
     c4.number_input(t("hp_seed"), *link.RANGES["seed"], key="hp_seed", help=t("hp_seed_help"))
     c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True,
-             format_func={"auto": t("device_auto"), "cpu": "CPU", "cuda": "GPU (CUDA)"}.__getitem__)  # fmt: skip
+             format_func={d: device_name(d) for d in DEVICES}.__getitem__)  # fmt: skip
     st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", link.DEFAULTS["tokenizer"]),
                  n=st.session_state.get("vocab_size", link.DEFAULTS["vocab_size"])))  # fmt: skip
     st.caption(t("link_share"))
@@ -195,7 +200,7 @@ def live() -> None:
         m3.metric(t("metric_accuracy"), f"{view.evals[-1].valid_accuracy:.1%}" if view.evals else "—")
         m4.metric(t("metric_speed"), f"{last.step / max(last.elapsed, 1e-9):.1f}",
                   help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}")  # fmt: skip
-        m5.metric(t("metric_device"), view.done.device if view.done else run_device())
+        m5.metric(t("metric_device"), device_name(view.done.device if view.done else run_device()))
         # The specs are built once; each refresh sends only the points (figures.curve_data).
         loss_rows, accuracy_rows = curve_data([(r.step, r.loss) for r in view.steps],
                                               [(r.step, r.valid_loss, r.valid_accuracy) for r in view.evals],

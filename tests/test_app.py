@@ -73,6 +73,16 @@ def test_home_writes_the_feed_forward_network_with_the_models_activation(lang, t
     assert "(GELU)" in at.get("graphviz_chart")[0].proto.spec
 
 
+def test_the_data_page_shows_each_tokens_position_and_id():
+    at = open_page(new_app(), "pages/data.py")
+    next(i for i in at.text_input if i.label == "Type any text to see its tokens").set_value("I love this movie!").run()
+    enc = at.session_state["tokenizer_preview"][1].encode("I love this movie!", max_len=512)
+    table = at.dataframe[-1].value
+    assert table.index.name == "position" and list(table.index) == ["token", "id"]
+    assert list(table.columns) == list(range(len(enc.ids))) and enc.tokens[:2] == ["[CLS]", "i"]
+    assert table.loc["token"].tolist() == enc.tokens and table.loc["id"].tolist() == [str(i) for i in enc.ids]
+
+
 def test_key_widgets_exist():
     at = open_page(new_app(), "pages/train.py")
     labels = {b.label for b in at.button}
@@ -134,6 +144,7 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     shown = {m.label: m.value for m in at.metric}
     assert shown["Training loss"] == loss_text(run.view().steps[-1].loss)
     assert shown["Validation loss"] == loss_text(run.view().evals[-1].valid_loss)
+    assert shown["Device"] in ("CPU", "GPU (CUDA)")  # as the device options write it, not "cpu" or "cuda:0"
     # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
     from model.data import load_builtin
 
