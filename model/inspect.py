@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .tokenizer import Encoded
+from .tokenizer import PAD, Encoded
 from .transformer import Trace
 
 
@@ -137,15 +137,50 @@ def inspect_sentence(ckpt, sentence: str) -> Inspection:
     encoded = tokenizer.encode(sentence, model.cfg.max_len)
     if len(encoded.ids) <= 1:
         raise InputError("the sentence has no tokens after cleaning (only spaces or control characters?)")
-    device = next(model.parameters()).device
-    ids = torch.tensor([encoded.ids], device=device)
-    mask = torch.ones_like(ids)
-    was_training = model.training
-    model.eval()
-    logits, trace = model(ids, mask, return_trace=True)
-    model.train(was_training)
+    logits, trace = _traced_forward(model, encoded.ids, [1] * len(encoded.ids))
     probabilities = torch.softmax(logits[0].float(), -1).tolist()
     return Inspection(sentence, encoded, list(ckpt.label_names), probabilities, trace)
+
+
+@torch.no_grad()
+def _traced_forward(model, ids: list[int], attention_mask: list[int]):
+    """The training forward in eval mode (no dropout) on one sentence, with its trace."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        return model(torch.tensor([ids], device=device), torch.tensor([attention_mask], device=device),
+                     return_trace=True)  # fmt: skip
+    finally:
+        model.train(was_training)
+
+
+@dataclass
+class PaddedRow:
+    """One head's softmax row for one query when the sentence is padded, as in a batch with longer
+    sentences: what the padding mask does, from the model's own forward pass."""
+
+    tokens: list[str]  # the sentence's tokens, then [PAD] n_pad times
+    mask: torch.Tensor  # (T + n_pad,) M_j: 0 for a real key, -inf for padding
+    weights: torch.Tensor  # (T + n_pad,) the query's weights in that padded forward
+    largest_change: float  # max |weights on the real keys - the unpadded weights|
+
+
+def padded_row(ckpt, result: Inspection, layer: int, head: int, query: int, n_pad: int = 3) -> PaddedRow | None:
+    """Run the sentence again with ``n_pad`` [PAD] tokens after it (as many as the model's max_len
+    leaves room for); None when there is no room, i.e. the sentence fills max_len."""
+    model, tokenizer = ckpt.model, ckpt.tokenizer
+    T = len(result.tokens)
+    n_pad = min(n_pad, model.cfg.max_len - T)
+    if n_pad <= 0:
+        return None
+    _, trace = _traced_forward(model, result.encoded.ids + [tokenizer.pad_id] * n_pad, [1] * T + [0] * n_pad)
+    steps = trace.layers[layer].steps
+    mask = torch.zeros(T + n_pad).masked_fill(~steps.mask[0, 0, 0].cpu(), float("-inf"))
+    weights = steps.weights[0, head, query].cpu()
+    unpadded = result.trace.layers[layer].steps.weights[0, head, query].cpu()
+    largest_change = float((weights[:T] - unpadded).abs().max())
+    return PaddedRow(result.tokens + [PAD] * n_pad, mask, weights, largest_change)
 
 
 @dataclass

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from figures import heatmap, token_bars
-from model.inspect import feed_forward_steps, head_steps, what_if_weights
+from model.inspect import feed_forward_steps, head_steps, padded_row, what_if_weights
 from pages.common import (
     begin_page,
     head_titles,
@@ -77,8 +77,16 @@ step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}
 show(s.scores, tokens, tokens, "scores")
 step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
 show(s.scaled, tokens, tokens, "scaled")
-step(6, "mask", rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}")
-show([s.mask.tolist()], tokens, [t("mask_row")], "mask", digits=0)
+mask_formula = rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}"
+padded = padded_row(ckpt, result, layer, head, query)
+if padded is None:  # the sentence fills max_len: no room to pad it
+    step(6, "mask", mask_formula)
+    show([s.mask.tolist()], tokens, [t("mask_row")], "mask", digits=0)
+else:
+    step(6, "mask", mask_formula, text="step_mask_text_padded", n=len(padded.tokens) - len(tokens), token=tokens[query],
+         change=f"{padded.largest_change:.2g}")  # fmt: skip
+    show([padded.mask.tolist(), padded.weights.tolist()], padded.tokens,
+         [t_plain("mask_row"), t_plain("padded_weights_row", token=tokens[query])], "mask")  # fmt: skip
 step(7, "exp", r"\begin{aligned} e_j &= \exp\!\left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j - m\right) \\ "
      r"m &= \max_j \left(\tfrac{S_{ij}}{\sqrt{d_k}} + M_j\right) \\ Z &= \textstyle\sum_j e_j \end{aligned}",
      token=tokens[query], Z=f"{s.row_sum:.4f}")  # fmt: skip

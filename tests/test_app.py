@@ -276,6 +276,8 @@ def test_the_sentence_follows_the_student_across_pages():
     assert "### 15. Back to d_model, and the second residual" in texts
     assert any(f"for **good**, {zeroed} of its {ckpt.model.cfg.d_ff} numbers are exactly 0" in x for x in texts)
     assert any("output: what the final LayerNorm and the pooling read" in x for x in texts)  # layer 1 is the last
+    # Step 6 pads the sentence as a batch would, and shows that forward pass's weights for the chosen query.
+    assert any("again with 3 [PAD] tokens after it" in x and "weights for **good**" in x for x in texts)
 
 
 def test_an_empty_language_switch_keeps_the_language():

@@ -76,3 +76,28 @@ def test_parameter_parts_count_every_parameter_once_and_their_arithmetic_adds_up
     assert parts["norms"].arithmetic == "7 × (48 + 48)"  # two per block and the final one
     assert parts["classifier"].arithmetic == "48 × 5 + 5"
     assert ("position_embedding" in parts) == (positional == "learned")  # the sinusoidal table is not learned
+
+
+def test_step_6s_padded_row_is_the_models_own_and_padding_changes_nothing(tokenizer, tiny_model):
+    from model.checkpoint import Checkpoint
+    from model.inspect import inspect_sentence, padded_row
+
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    result = inspect_sentence(ckpt, "I love this movie!")
+    T = len(result.tokens)
+    row = padded_row(ckpt, result, layer=1, head=2, query=3)
+    assert row.tokens == result.tokens + ["[PAD]"] * 3
+    assert row.mask[:T].eq(0).all() and row.mask[T:].eq(float("-inf")).all()
+    assert row.weights[T:].eq(0).all() and abs(float(row.weights.sum()) - 1) < 1e-6
+    unpadded = result.trace.layers[1].steps.weights[0, 2, 3]
+    assert row.largest_change == float((row.weights[:T] - unpadded).abs().max()) < 1e-6
+    # the same row as in a training batch next to a longer sentence
+    ids, mask, _ = tokenizer.batch(["I love this movie!", "the soup was cold and bland but the bread was good"], 24)
+    assert ids.shape[1] > T + 3
+    _, trace = tiny_model(ids, mask, return_trace=True)
+    assert torch.allclose(trace.layers[1].steps.weights[0, 2, 3, :T], row.weights[:T], atol=1e-6)
+    # no more padding than max_len has room for, and none when the sentence fills it
+    long = inspect_sentence(ckpt, " ".join(["good"] * (tiny_model.cfg.max_len - 3)))
+    assert len(padded_row(ckpt, long, 0, 0, 0).tokens) == tiny_model.cfg.max_len
+    full = inspect_sentence(ckpt, " ".join(["good"] * 40))
+    assert len(full.tokens) == tiny_model.cfg.max_len and padded_row(ckpt, full, 0, 0, 0) is None
