@@ -31,7 +31,7 @@ from bench.sst_like import generate  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 from model.config import ModelConfig, TrainConfig, preset, with_vocab  # noqa: E402
 from model.data import Dataset, load_builtin  # noqa: E402
-from model.inspect import feed_forward_steps, head_steps, inspect_sentence, what_if_weights  # noqa: E402
+from model.inspect import feed_forward_steps, head_steps, inspect_sentence, padded_row, what_if_weights  # noqa: E402
 from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
 from model.trainer import (  # noqa: E402
@@ -221,10 +221,12 @@ def bench_inspect(quick: bool) -> dict:
         figs += [heatmap(cls_rows, tok, heads), token_bars(cls_rows.mean(0).tolist(), tok, "", "w"),
                  token_bars(r.trace.pooling_weights[0].tolist(), tok, "", "w")]  # fmt: skip
         s = head_steps(r, ckpt.model, 0, 0, 0)
+        padded = padded_row(ckpt, r, 0, 0, 0)  # step 6 runs the sentence again, padded
         dims, dh = [str(i) for i in range(cfg.d_model)], [str(i) for i in range(s.d_k)]
         for matrix, xs, ys in ((s.x_norm, dims, tok), (s.W_Q, dh, dims), (s.W_K, dh, dims), (s.W_V, dh, dims),
                                (s.q, dh, tok), (s.k, dh, tok), (s.v, dh, tok), (s.scores, tok, tok),
-                               (s.scaled, tok, tok), ([s.mask.tolist()], tok, ["mask"]), (s.weights, tok, tok),
+                               (s.scaled, tok, tok), ([padded.mask.tolist(), padded.weights.tolist()], padded.tokens, ["M", "A"]),
+                               (s.weights, tok, tok),
                                (s.output, dh, tok), (s.concat, dims, tok), (s.attn_out, dims, tok),
                                (s.residual, dims, tok)):  # fmt: skip
             figs.append(heatmap(matrix, xs, ys, signed=True))
