@@ -174,8 +174,13 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
     return go.Figure(data=traces, layout=layout)
 
 
-def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str) -> go.Figure:
-    """How much each token gets, e.g. the [CLS] query's attention: one bar per token, in order."""
+def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str,
+               y_max: float | None = None) -> go.Figure:  # fmt: skip
+    """How much each token gets, e.g. the [CLS] query's attention: one bar per token, in order.
+
+    ``y_max`` fixes the value axis (0 to y_max, plus room for the bars' labels), so that two charts
+    set side by side can be compared bar for bar.
+    """
     labels = [safe(t) for t in tokens]
     values = [float(v) for v in values]
     trace = dict(
@@ -188,6 +193,8 @@ def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value
         xaxis=dict(tickvals=list(range(len(labels))), ticktext=labels, tickangle=-45),
         yaxis=dict(title=value_title, rangemode="tozero"),
     )  # fmt: skip
+    if y_max is not None:
+        layout["yaxis"]["range"] = [0, 1.15 * y_max]
     return go.Figure(data=[trace], layout=layout)
 
 

@@ -134,8 +134,11 @@ temperature = w2.slider(t("whatif_temperature"), 0.1, 5.0, 1.0, 0.1, help=t("wha
 masked_scores = s.scores + s.mask  # the mask is added before the softmax, as in the model
 changed = what_if_weights(masked_scores, s.d_k, scale=scale, temperature=temperature)
 c1, c2 = st.columns(2)
-c1.plotly_chart(token_bars(s.weights[query].tolist(), tokens, t_plain("whatif_model_row", token=tokens[query]), t("weight")), width="stretch")  # fmt: skip
-c2.plotly_chart(token_bars(changed[query].tolist(), tokens, t_plain("whatif_new_row", token=tokens[query]), t("weight")), width="stretch")  # fmt: skip
+y_max = max(float(s.weights[query].max()), float(changed[query].max()))  # one scale for both charts
+c1.plotly_chart(token_bars(s.weights[query].tolist(), tokens, t_plain("whatif_model_row", token=tokens[query]), t("weight"),
+                           y_max=y_max), width="stretch")  # fmt: skip
+c2.plotly_chart(token_bars(changed[query].tolist(), tokens, t_plain("whatif_new_row", token=tokens[query]), t("weight"),
+                           y_max=y_max), width="stretch")  # fmt: skip
 st.caption(t("whatif_caption", before=float(s.weights[query].max()), after=float(changed[query].max())))
 show(changed, tokens, tokens, "whatif", signed=False)
 

@@ -280,6 +280,19 @@ def test_the_sentence_follows_the_student_across_pages():
     assert any("again with 3 [PAD] tokens after it" in x and "weights for **good**" in x for x in texts)
 
 
+def test_the_what_if_bars_share_one_scale():
+    """Without √d_k the softmax is peakier; both bar charts use one value axis, so the bars compare."""
+    at = open_page(new_app(), "pages/step_by_step.py")
+    next(t for t in at.toggle if t.label == "Without the √d_k scaling").set_value(True).run()
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    bars = [c for c in charts if "weights for the query" in c["layout"]["title"]["text"]]
+    assert len(bars) == 2
+    model_row, what_if_row = (max(c["data"][0]["y"]) for c in bars)
+    assert what_if_row > model_row  # the change is visible in the bars
+    assert bars[0]["layout"]["yaxis"]["range"] == bars[1]["layout"]["yaxis"]["range"]
+    assert bars[0]["layout"]["yaxis"]["range"][1] >= what_if_row
+
+
 def test_an_empty_language_switch_keeps_the_language():
     """A click on the selected language clears the switch; the pages must not break or change language."""
     at = new_app("zh")
