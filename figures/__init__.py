@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 ATTENTION_SCALE = "Blues"
 SIGNED_SCALE = "RdBu"
 FONT = dict(size=15)
+SMOOTH_SPAN = 20  # steps in the training loss's moving average (curve_data)
 PALETTE = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261", "#457b9d"]
 
 
@@ -238,14 +239,18 @@ def _curve_specs(label_items: tuple[tuple[str, str], ...]) -> tuple[dict, dict]:
         .encode(
             x=step,
             y=alt.Y("loss:Q", title=labels["loss"]),
-            # Two colours told apart on a projector: training in blue, validation in orange.
+            # Colours told apart on a projector: training in blues (each batch's loss faint, its moving
+            # average dark), validation in orange.
             color=alt.Color(
                 "series:N",
                 title=None,
                 legend=legend,
-                scale=alt.Scale(domain=[labels["train_loss"], labels["valid_loss"]], range=["#457b9d", "#e76f51"]),
+                scale=alt.Scale(
+                    domain=[labels["train_loss"], labels["train_loss_smooth"], labels["valid_loss"]],
+                    range=["#8fb3cc", "#1d3557", "#e76f51"],
+                ),  # fmt: skip
             ),
-            strokeWidth=alt.condition(alt.datum.series == labels["valid_loss"], alt.value(3), alt.value(1.5)),
+            strokeWidth=alt.condition(alt.datum.series == labels["train_loss"], alt.value(1), alt.value(2.5)),
             tooltip=["series:N", "step:Q", alt.Tooltip("loss:Q", format=".4f")],
         )
         .properties(height=360)
@@ -279,25 +284,32 @@ def curve_data(
     evals: Sequence[tuple[int, float, float]],
     labels: dict[str, str],
     max_points: int = 300,
+    smooth_span: int = SMOOTH_SPAN,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows ``training_curves`` draws: (step, loss, series) and (step, valid_accuracy, series).
 
     ``steps`` holds (step, training loss) per optimizer step, ``evals`` (step, validation loss,
-    validation accuracy) per evaluation. Above ``max_points`` steps every k-th is kept, and always
-    the last, so the chart stays light however long the run.
+    validation accuracy) per evaluation. Each batch's loss is noisy, so the training loss is drawn
+    twice: as it is, and as its exponential moving average over about ``smooth_span`` steps (bias
+    corrected, as TensorBoard smooths, so the first point is the first loss). Above ``max_points``
+    steps every k-th is kept, and always the last, so the chart stays light however long the run;
+    the average is taken over every step before that.
     """
     keep = list(range(len(steps)))
     if len(steps) > max_points:
         keep = keep[:: len(steps) // max_points + 1]
         if keep[-1] != len(steps) - 1:
             keep.append(len(steps) - 1)
+    smoothed = pd.Series([loss for _, loss in steps], dtype=float).ewm(span=smooth_span, adjust=True).mean()
+    kept_steps = [steps[i][0] for i in keep]
     loss = pd.DataFrame(
         {
-            "step": [steps[i][0] for i in keep] + [e[0] for e in evals],
-            "loss": [steps[i][1] for i in keep] + [e[1] for e in evals],
-            "series": [labels["train_loss"]] * len(keep) + [labels["valid_loss"]] * len(evals),
+            "step": kept_steps * 2 + [e[0] for e in evals],
+            "loss": [steps[i][1] for i in keep] + smoothed.iloc[keep].tolist() + [e[1] for e in evals],
+            "series": [labels["train_loss"]] * len(keep) + [labels["train_loss_smooth"]] * len(keep)
+            + [labels["valid_loss"]] * len(evals),
         }
-    )
+    )  # fmt: skip
     accuracy = pd.DataFrame(
         {
             "step": [e[0] for e in evals],

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from figures import confusion_matrix, curve_data, training_curves
+from figures import SMOOTH_SPAN, confusion_matrix, curve_data, training_curves
 from model import checkpoint
 from model.config import PRESETS, ConfigError, ModelConfig, TrainConfig, preset
 from model.data import builtin_names
@@ -167,6 +167,7 @@ if b5.button(t("reset"), disabled=run.status == "idle", width="stretch", help=t(
 
 CURVE_LABELS = {k: t(f"curve_{k}") for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title",
                                              "accuracy_title", "step", "loss", "accuracy")}  # fmt: skip
+CURVE_LABELS["train_loss_smooth"] = t("curve_train_loss_smooth", n=SMOOTH_SPAN)
 
 
 # Once a second. Each refresh runs on the server beside the training thread; with Streamlit's

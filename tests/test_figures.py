@@ -3,6 +3,7 @@
 import math
 
 import altair as alt
+import numpy as np
 import torch
 
 from figures import (
@@ -23,8 +24,8 @@ from model.inspect import head_steps, inspect_sentence, what_if_weights
 from model.transformer import TransformerClassifier
 
 # The Train page's curve labels, each named after its key (the page passes them translated).
-CURVE_LABELS = {k: k for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step",
-                               "loss", "accuracy")}  # fmt: skip
+CURVE_LABELS = {k: k for k in ("train_loss", "train_loss_smooth", "valid_loss", "valid_accuracy", "loss_title",
+                               "accuracy_title", "step", "loss", "accuracy")}  # fmt: skip
 
 
 def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
@@ -113,8 +114,9 @@ def test_charts_carry_their_data():
     assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
     labels = CURVE_LABELS
     loss, accuracy = curve_data([(1, 0.7), (2, 0.6), (3, 0.5)], [(3, 0.55, 0.8)], labels)
-    assert list(loss["loss"]) == [0.7, 0.6, 0.5, 0.55] and list(loss["step"]) == [1, 2, 3, 3]
-    assert list(loss["series"]) == ["train_loss"] * 3 + ["valid_loss"]
+    assert list(loss["series"]) == ["train_loss"] * 3 + ["train_loss_smooth"] * 3 + ["valid_loss"]
+    assert list(loss["step"]) == [1, 2, 3, 1, 2, 3, 3]
+    assert list(loss["loss"].iloc[[0, 1, 2, 6]]) == [0.7, 0.6, 0.5, 0.55]
     assert list(accuracy["valid_accuracy"]) == [0.8] and list(accuracy["series"]) == ["valid_accuracy"]
 
 
@@ -122,10 +124,29 @@ def test_long_curves_are_thinned_but_keep_the_last_step():
     labels = CURVE_LABELS
     steps = [(i, 1.0 / i) for i in range(1, 1001)]
     loss, _ = curve_data(steps, [], labels, max_points=300)
-    assert 250 <= len(loss) <= 301
-    assert loss["step"].iloc[0] == 1 and loss["step"].iloc[-1] == 1000 and loss["step"].is_monotonic_increasing
-    assert all(loss["loss"] == 1.0 / loss["step"])  # every point kept is a real (step, loss) pair
-    assert len(curve_data(steps[:300], [], labels, max_points=300)[0]) == 300  # short runs keep every step
+    raw = loss[loss["series"] == "train_loss"]
+    assert 250 <= len(raw) <= 301 and len(loss) == 2 * len(raw)
+    assert raw["step"].iloc[0] == 1 and raw["step"].iloc[-1] == 1000 and raw["step"].is_monotonic_increasing
+    assert all(raw["loss"] == 1.0 / raw["step"])  # every point kept is a real (step, loss) pair
+    assert len(curve_data(steps[:300], [], labels, max_points=300)[0]) == 2 * 300  # short runs keep every step
+
+
+def test_the_training_loss_is_also_drawn_smoothed():
+    """Each batch's loss is noisy; its moving average follows the trend without the noise."""
+    rng = np.random.default_rng(0)
+    trend = np.linspace(0.7, 0.1, 400)
+    steps = [(i + 1, float(v)) for i, v in enumerate(trend + rng.normal(0, 0.1, 400))]
+    loss, _ = curve_data(steps, [], CURVE_LABELS, max_points=400)
+    raw = loss.loc[loss["series"] == "train_loss", "loss"].to_numpy()
+    smooth = loss.loc[loss["series"] == "train_loss_smooth", "loss"].to_numpy()
+    assert smooth[0] == raw[0]  # bias corrected: it starts at the first loss, not at 0
+    assert np.abs(np.diff(smooth)).sum() < np.abs(np.diff(raw)).sum() / 5  # far less jagged
+    assert np.abs(smooth[50:] - trend[50:]).mean() < np.abs(raw[50:] - trend[50:]).mean() / 2  # nearer the trend
+    flat, _ = curve_data([(i, 0.3) for i in range(1, 40)], [], CURVE_LABELS)
+    assert np.allclose(flat["loss"], 0.3)  # a constant loss stays itself
+    thinned, _ = curve_data(steps, [], CURVE_LABELS, max_points=100)  # thinning keeps the average of every step
+    kept = thinned.loc[thinned["series"] == "train_loss_smooth"].set_index("step")["loss"]
+    assert np.allclose(kept, loss.loc[loss["series"] == "train_loss_smooth"].set_index("step")["loss"].loc[kept.index])
 
 
 def test_confusion_matrix_counts():
