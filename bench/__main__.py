@@ -197,6 +197,7 @@ def bench_inspect(quick: bool) -> dict:
     from figures import (
         attention_grid,
         attention_heads,
+        attention_lines,
         heatmap,
         probabilities,
         token_bars,
@@ -216,6 +217,7 @@ def bench_inspect(quick: bool) -> dict:
         layers = [f"layer {i}" for i in range(cfg.n_layers)]
         figs = [probabilities(r.label_names, r.probabilities),
                 attention_heads(r.trace.layers[-1].steps.weights[0], tok, heads),
+                attention_lines(r.trace.layers[-1].steps.weights[0, 0], tok, "query", "key"),
                 attention_grid(torch.stack([lt.steps.weights[0] for lt in r.trace.layers]), tok, layers, heads)]  # fmt: skip
         cls_rows = r.trace.layers[-1].steps.weights[0, :, 0, :]
         figs += [heatmap(cls_rows, tok, heads), token_bars(cls_rows.mean(0).tolist(), tok, "", "w"),

@@ -21,6 +21,7 @@ ATTENTION_SCALE = "Blues"
 SIGNED_SCALE = "RdBu"
 FONT = dict(size=15)
 SMOOTH_SPAN = 20  # steps in the training loss's moving average (curve_data)
+LINE_STEPS = 20  # attention_lines draws opacity in steps of 1/20
 PALETTE = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261", "#457b9d"]
 
 
@@ -171,6 +172,50 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
     layout.update(
         title=safe(title), annotations=annotations, coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0, cmax=1),
         font=dict(size=13), height=top_px + plot_px + label_px, margin=dict(l=10, r=10, t=top_px, b=label_px),
+    )  # fmt: skip
+    return go.Figure(data=traces, layout=layout)
+
+
+def attention_lines(weights, tokens: Sequence[str], query_title: str = "", key_title: str = "") -> go.Figure:
+    """One head as BertViz's head view draws it: every token twice, as a query on the left and as a
+    key on the right, each query joined to each key by a line as opaque as its weight (a row of
+    weights sums to 1). Hovering a token lists its five largest weights: where its attention goes
+    (left), or which queries look at it (right).
+
+    The opacity is the weight in steps of 0.05 (lines under 0.025 are left out), with one trace per
+    step: a shape per line took 30–70 ms to build for a sentence of 20 tokens.
+    """
+    w = _array(weights)
+    T = len(tokens)
+    labels = [safe(t) for t in tokens]
+    opacity = np.round(w * LINE_STEPS) / LINE_STEPS
+    traces = []
+    for level in np.unique(opacity[opacity > 0]):
+        queries, keys = np.nonzero(opacity == level)
+        traces.append(dict(
+            type="scatter", mode="lines", hoverinfo="skip", showlegend=False,
+            line=dict(color=f"rgba(37, 99, 235, {level:.2f})", width=3),
+            x=[x for _ in queries for x in (0.03, 0.97, None)],
+            y=[y for i, j in zip(queries.tolist(), keys.tolist()) for y in (i, j, None)],
+        ))  # fmt: skip
+
+    def largest(values: np.ndarray) -> str:
+        return "<br>".join(f"{labels[k]}  {values[k]:.3f}" for k in np.argsort(-values, kind="stable")[:5])
+
+    side = dict(type="scatter", mode="text", y=np.arange(T), text=labels, hoverinfo="text", showlegend=False)
+    traces += [
+        dict(side, x=np.zeros(T), textposition="middle left",
+             hovertext=[f"<b>{labels[i]}</b> →<br>{largest(w[i])}" for i in range(T)]),
+        dict(side, x=np.ones(T), textposition="middle right",
+             hovertext=[f"→ <b>{labels[j]}</b><br>{largest(w[:, j])}" for j in range(T)]),
+    ]  # fmt: skip
+    titles = [dict(text=safe(text), x=x, y=-0.9, xref="x", yref="y", xanchor=anchor, yanchor="bottom",
+                   showarrow=False, font=dict(size=14))
+              for text, x, anchor in ((query_title, 0, "right"), (key_title, 1, "left")) if text]  # fmt: skip
+    hidden = dict(visible=False, fixedrange=True)
+    layout = dict(
+        font=FONT, annotations=titles, height=30 * T + 90, margin=dict(l=10, r=10, t=20, b=10),
+        xaxis=dict(hidden, range=[-0.7, 1.7]), yaxis=dict(hidden, range=[T - 0.5, -1.2]),
     )  # fmt: skip
     return go.Figure(data=traces, layout=layout)
 

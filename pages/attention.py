@@ -4,7 +4,7 @@ and how the probe sentences' attention changed while the model trained."""
 import streamlit as st
 import torch
 
-from figures import attention_grid, attention_heads, heatmap, probabilities, token_bars
+from figures import attention_grid, attention_heads, attention_lines, heatmap, probabilities, token_bars
 from pages.common import (
     begin_page,
     class_names,
@@ -35,8 +35,8 @@ if result is not None:
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
 
     # Lazy tabs: only the open one is computed and sent (a third of the work of each rerun).
-    tab_layer, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_grid"), t("tab_cls")], key="attention_view",
-                                           on_change="rerun")  # fmt: skip
+    tab_layer, tab_lines, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_lines"), t("tab_grid"), t("tab_cls")],
+                                                      key="attention_view", on_change="rerun")  # fmt: skip
     if tab_layer.open:
         with tab_layer:
             layers = seed_choice("attention_layer", range(cfg.n_layers), cfg.n_layers - 1)
@@ -46,6 +46,19 @@ if result is not None:
             weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
             st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
                         key="heads_figure")  # fmt: skip
+    if tab_lines.open:
+        with tab_lines:
+            st.markdown(t("lines_explain"))
+            c1, c2 = st.columns(2)
+            layers = seed_choice("lines_layer", range(cfg.n_layers), cfg.n_layers - 1)
+            layer_l = c1.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
+                                           key="lines_layer") or 0  # fmt: skip
+            heads = seed_choice("lines_head", range(cfg.n_heads), 0)
+            head_l = c2.segmented_control(t("head"), heads, format_func=head_titles(cfg.n_heads).__getitem__,
+                                          key="lines_head") or 0  # fmt: skip
+            weights = result.trace.layers[layer_l].steps.weights[0, head_l]  # (T, T)
+            st.plotly_chart(attention_lines(weights, result.tokens, t("query_axis"), t("key_token")), width="stretch",
+                            key="lines_figure")  # fmt: skip
     if tab_grid.open:
         with tab_grid:
             st.markdown(t("grid_explain"))

@@ -151,6 +151,7 @@ def language_ui() -> None:
 # of a page's widgets when another page is shown, so their values are also kept in a plain key.
 PERSISTENT_WIDGETS = (
     "preset", "tokenizer_kind", "vocab_size", "steps_layer", "steps_head", "attention_layer", "cls_layer",
+    "lines_layer", "lines_head",
     "compare_a", "compare_b", "compare_layer",
     *(f"hp_{name}" for name in ("n_layers", "n_heads", "d_model", "d_ff", "dropout", "lr", "batch_size", "epochs",
                                 "positional", "pooling", "activation", "seed", "device")),

@@ -6,6 +6,7 @@ page that teaches).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -160,6 +161,28 @@ def test_typing_a_sentence_changes_the_heatmaps(page, server):
     after = _tick_texts(page)
     assert after != before and "wonderful" in after and "soup" in after
     page.screenshot(path=str(ARTIFACTS / "en-attention-typed.png"), full_page=True)
+
+
+def test_the_token_to_token_tab_draws_a_heads_lines(page, server):
+    open_page(page, server, "attention")
+    page.get_by_role("tab", name="Token to token").click()
+    # every line as [query, key, opacity]
+    lines = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => p.data)
+                     .filter(d => d.mode === 'lines').flatMap(d => d.y.filter((_, k) => k % 3 === 0)
+                     .map((q, k) => [q, d.y[3 * k + 1], d.line.color]))"""
+    page.wait_for_function(f"() => ({lines})().length > 0", timeout=30_000)
+    wait_idle(page)
+    before = page.evaluate(lines)
+    page.get_by_role("radio", name="head 2", exact=True).click()  # another head: other lines
+    page.wait_for_function(f"() => JSON.stringify(({lines})()) !== {json.dumps(json.dumps(before))}", timeout=30_000)
+    wait_idle(page)
+    drawn = page.evaluate(lines)
+    assert {q for q, _, _ in drawn} == set(range(6))  # every query has a line (its weights sum to 1)
+    tokens = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => p.data)"
+                           ".filter(d => d.mode === 'text').map(d => d.text)")  # fmt: skip
+    assert tokens == [["[CLS]", "i", "love", "this", "movie", "!"]] * 2  # the queries' column and the keys'
+    assert len({(q, k) for q, k, _ in drawn}) == len(drawn) <= 36  # at most one line per (query, key)
+    page.screenshot(path=str(ARTIFACTS / "en-attention-lines.png"), full_page=True)
 
 
 def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(browser, server):

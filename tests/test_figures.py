@@ -10,6 +10,7 @@ from figures import (
     architecture_dot,
     attention_grid,
     attention_heads,
+    attention_lines,
     confusion_matrix,
     curve_data,
     heatmap,
@@ -83,6 +84,28 @@ def test_attention_figures_show_the_trace(tokenizer, tiny_model):
                           ["L0", "L1"], ["h0", "h1", "h2", "h3"])  # fmt: skip
     assert len(grid.data) == 8
     assert torch.allclose(torch.tensor(grid.data[5].z), result.trace.layers[1].steps.weights[0, 1])
+
+
+def test_attention_lines_join_each_query_to_each_key_as_opaque_as_its_weight(tokenizer, tiny_model):
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    result = inspect_sentence(ckpt, "She doesn't like this book.")
+    w = result.trace.layers[1].steps.weights[0, 2]  # (T, T)
+    T = len(result.tokens)
+    fig = attention_lines(w, result.tokens, "query", "key")
+    drawn = {}  # (query, key) -> opacity of its line
+    for trace in fig.data[:-2]:
+        alpha = float(trace.line.color.split(",")[-1].rstrip(")"))
+        ends = [(trace.x[k], trace.y[k]) for k in range(len(trace.x)) if trace.x[k] is not None]
+        for (x0, query), (x1, key) in zip(ends[::2], ends[1::2]):
+            assert x0 < x1  # from the query column (left) to the key column (right)
+            drawn[(query, key)] = alpha
+    assert set(drawn) == {(i, j) for i in range(T) for j in range(T) if w[i, j] >= 0.025}
+    assert all(abs(alpha - float(w[i, j])) <= 0.025 for (i, j), alpha in drawn.items())  # opacity = weight
+    left, right = fig.data[-2:]
+    assert list(left.text) == list(right.text) == result.tokens and set(left.x) == {0} and set(right.x) == {1}
+    best = int(w[3].argmax())  # a query's hover starts with the key it looks at most, with the weight
+    assert left.hovertext[3].split("<br>")[1] == f"{result.tokens[best]}  {float(w[3, best]):.3f}"
+    assert attention_lines(torch.eye(2), ["<b>", "x"]).data[-2].text == ("&lt;b&gt;", "x")
 
 
 def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
