@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import unicodedata
 from collections.abc import Sequence
 
 import altair as alt
@@ -28,6 +29,11 @@ PALETTE = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f
 def safe(label: str) -> str:
     """Plotly renders a little HTML in text; escape tokens so '<img ...>' stays text."""
     return html.escape(str(label), quote=False)
+
+
+def _columns(text: str) -> int:
+    """How wide a label is, in Latin characters: a Chinese (East Asian wide) character counts two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _array(matrix) -> np.ndarray:
@@ -138,9 +144,9 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
     pairs = _pairs(labels, labels)
     ticks = list(range(T))
     # Heights in pixels, then as fractions of the plotting area: below each row its column labels
-    # (slanted at 60°, about 7 px a character), then the next row's titles.
+    # (slanted at 60°, about 7 px a character, twice that for a Chinese one), then the next row's titles.
     row_px = 28 * T
-    label_px = 16 + 7 * min(max(len(t) for t in tokens), 16)
+    label_px = 16 + 7 * min(max(_columns(t) for t in tokens), 16)
     title_px = 18 * len(titles[0][0])
     gap_px = label_px + title_px + 18
     plot_px = max(240, n_rows * row_px + (n_rows - 1) * gap_px)

@@ -108,6 +108,19 @@ def test_attention_lines_join_each_query_to_each_key_as_opaque_as_its_weight(tok
     assert attention_lines(torch.eye(2), ["<b>", "x"]).data[-2].text == ("&lt;b&gt;", "x")
 
 
+def test_the_grid_leaves_room_under_each_row_for_the_longest_label():
+    """Between two rows of heads: the slanted labels of the row above, then the titles. A Chinese
+    character is about twice as wide as a Latin one, so seven of them need more room than eight letters."""
+    w = torch.full((2, 1, 3, 3), 1 / 3)
+    short = attention_grid(w, ["[CLS]", "good", "x"], ["L0", "L1"], ["h0"])
+    latin = attention_grid(w, ["[CLS]", "abcdefgh", "x"], ["L0", "L1"], ["h0"])
+    chinese = attention_grid(w, ["[CLS]", "非常好看的电影", "x"], ["L0", "L1"], ["h0"])
+    assert short.layout.height < latin.layout.height < chinese.layout.height
+    for fig in (short, latin, chinese):  # the row above ends where its labels need it to
+        gap = fig.layout.yaxis.domain[0] - fig.layout.yaxis2.domain[1]
+        assert gap * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) >= fig.layout.margin.b + 36
+
+
 def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
     ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
     result = inspect_sentence(ckpt, "She doesn't like this book.")
