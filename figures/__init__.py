@@ -226,6 +226,55 @@ def attention_lines(weights, tokens: Sequence[str], query_title: str = "", key_t
     return go.Figure(data=traces, layout=layout)
 
 
+def attention_history(
+    frames: Sequence[tuple[int, object, str]],
+    tokens: Sequence[str],
+    labels: dict[str, str],
+) -> go.Figure:
+    """One head's weights for one sentence at each snapshot of a training run, as an animation.
+
+    ``frames`` holds (step, T × T weights, caption) in order; ``labels`` the translated "play",
+    "pause", "step", "query" and "key". The figure opens on the last (trained) frame; ▶ plays the
+    run from the untrained model on, in the browser, and the slider moves to any step.
+    """
+    fig = heatmap(frames[-1][1], tokens, tokens, title=frames[-1][2], x_title=labels["key"], y_title=labels["query"],
+                  signed=False)  # fmt: skip
+    fig.data[0].update(zmin=0, zmax=1)  # one colour scale for every frame
+    written = fig.data[0].text is not None  # numbers in the cells, where they fit
+    title = fig.layout.title.to_plotly_json()
+    animated = []
+    for step, weights, caption in frames:
+        z = _array(weights)
+        patch = dict(type="heatmap", z=z)
+        if written:
+            patch["text"] = np.array([[f"{v:.2f}" for v in row] for row in z.tolist()])
+        # each frame's caption placed and styled as the first one's
+        animated.append(
+            dict(name=str(step), data=[patch], traces=[0], layout=dict(title=dict(title, text=safe(caption))))
+        )
+    fig.frames = animated
+
+    def animate(duration: int) -> dict:  # Plotly.animate's options: heatmaps are redrawn, not tweened
+        return dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0), mode="immediate")
+
+    fig.layout.margin.b = 90  # the slider under the heatmap
+    fig.layout.height += 90
+    fig.layout.updatemenus = [dict(
+        type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top", pad=dict(t=40, r=10),
+        showactive=False, buttons=[
+            dict(label=f"▶ {safe(labels['play'])}", method="animate", args=[None, animate(600)]),
+            dict(label=f"⏸ {safe(labels['pause'])}", method="animate",
+                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
+        ],
+    )]  # fmt: skip
+    fig.layout.sliders = [dict(
+        active=len(frames) - 1, x=0.22, len=0.78, y=0, yanchor="top", pad=dict(t=30),
+        currentvalue=dict(prefix=f"{safe(labels['step'])} ", font=dict(size=14)),
+        steps=[dict(label=str(step), method="animate", args=[[str(step)], animate(0)]) for step, _, _ in frames],
+    )]  # fmt: skip
+    return fig
+
+
 def token_bars(values: Sequence[float], tokens: Sequence[str], title: str, value_title: str,
                y_max: float | None = None) -> go.Figure:  # fmt: skip
     """How much each token gets, e.g. the [CLS] query's attention: one bar per token, in order.

@@ -4,7 +4,15 @@ and how the probe sentences' attention changed while the model trained."""
 import streamlit as st
 import torch
 
-from figures import attention_grid, attention_heads, attention_lines, heatmap, probabilities, token_bars
+from figures import (
+    attention_grid,
+    attention_heads,
+    attention_history,
+    attention_lines,
+    heatmap,
+    probabilities,
+    token_bars,
+)
 from pages.common import (
     begin_page,
     class_names,
@@ -18,6 +26,7 @@ from pages.common import (
     seed_choice,
     sentence_ui,
     t,
+    t_plain,
 )
 
 begin_page()
@@ -94,14 +103,14 @@ with st.container(border=True):
             t("layer"), range(n_layers), index=n_layers - 1, format_func=layer_titles(n_layers).__getitem__
         )
         h_head = c3.selectbox(t("head"), range(n_heads), format_func=head_titles(n_heads).__getitem__)
-        steps = [s.step for s in view.snapshots]
-        at = st.select_slider(t("history_step"), steps, value=steps[-1], key="history_step_slider")
-        snap = view.snapshots[steps.index(at)]
-        probs = ", ".join(f"{name} {p:.1%}" for name, p in zip(class_names(label_names).values(),
-                                                                snap.probabilities[probe]))  # fmt: skip
-        st.caption(t("history_caption", step=at, probs=probs))
-        tokens = snap.tokens[probe]
-        st.plotly_chart(heatmap(snap.weights[probe][h_layer][h_head], tokens, tokens, x_title=t("key_token"),
-                                y_title=t("query_axis")), width="stretch", key="history_figure")  # fmt: skip
+        st.markdown(t("history_explain"))
+        names = list(class_names(label_names).values())
+        frames = [(snap.step, snap.weights[probe][h_layer][h_head],
+                   t_plain("history_caption", step=snap.step,
+                           probs=", ".join(f"{name} {p:.1%}" for name, p in zip(names, snap.probabilities[probe]))))
+                  for snap in view.snapshots]  # fmt: skip
+        labels = {"play": t_plain("history_play"), "pause": t_plain("history_pause"), "step": t_plain("history_step"),
+                  "query": t_plain("query_axis"), "key": t_plain("key_token")}  # fmt: skip
+        st.plotly_chart(attention_history(frames, first.tokens[probe], labels), width="stretch", key="history_figure")
 
 remember_widget_state()

@@ -1,9 +1,11 @@
 """Every page through streamlit's AppTest, in both languages, and the train-then-inspect journey."""
 
+import base64
 import json
 import re
 import time
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, click, new_app, open_page, train_page
@@ -170,6 +172,15 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
 
     probes = next(s for s in at.selectbox if s.label == "Probe sentence")  # the sentences as written
     assert probes.options == PROBE_SENTENCES["en"]
+    # the animation of the first probe's attention: one frame per snapshot, the last layer's head 0
+    history = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec))
+    snapshots = run.view().snapshots
+    assert [f["name"] for f in history["frames"]] == [str(s.step) for s in snapshots]
+    for frame, snap in zip(history["frames"], snapshots):
+        z = frame["data"][0]["z"]  # as Plotly sends a numpy array: a typed array in base64
+        if isinstance(z, dict):
+            z = np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape([int(n) for n in z["shape"].split(",")])
+        assert np.allclose(z, snap.weights[0][-1][0], atol=1e-6)
 
 
 def test_strings_are_complete_in_both_languages():

@@ -126,6 +126,20 @@ def test_train_tiny_and_watch_the_curves_grow(page, server):
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the confusion matrix
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / "en-train-done.png"), full_page=True)
+    # The run's attention history plays in the browser: ▶ goes back to step 0 and moves on from there.
+    page.get_by_role("link", name="Attention").first.click()
+    current = page.locator(".slider-container .slider-label").first  # the slider's current value
+    current.wait_for(timeout=30_000)
+    wait_idle(page)
+    last = current.text_content()
+    page.locator(".updatemenu-button").first.click()
+    page.wait_for_function(f"() => document.querySelector('.slider-container .slider-label').textContent !== {last!r}",
+                           timeout=10_000)  # fmt: skip
+    seen = {current.text_content()}
+    for _ in range(6):
+        page.wait_for_timeout(400)
+        seen.add(current.text_content())
+    assert len(seen) >= 2 and all(text.startswith("Training step ") for text in seen), (last, seen)
 
 
 def test_a_shared_train_link_opens_its_settings_and_the_address_follows_changes(page, server):

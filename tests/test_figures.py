@@ -10,6 +10,7 @@ from figures import (
     architecture_dot,
     attention_grid,
     attention_heads,
+    attention_history,
     attention_lines,
     confusion_matrix,
     curve_data,
@@ -119,6 +120,26 @@ def test_the_grid_leaves_room_under_each_row_for_the_longest_label():
     for fig in (short, latin, chinese):  # the row above ends where its labels need it to
         gap = fig.layout.yaxis.domain[0] - fig.layout.yaxis2.domain[1]
         assert gap * (fig.layout.height - fig.layout.margin.t - fig.layout.margin.b) >= fig.layout.margin.b + 36
+
+
+def test_the_attention_history_animates_every_snapshot_and_opens_on_the_last():
+    T = 4
+    frames = [(step, torch.softmax(torch.randn(T, T), -1), f"at step {step}") for step in (0, 10, 20, 25)]
+    labels = {"play": "play", "pause": "pause", "step": "step", "query": "query", "key": "key"}
+    fig = attention_history(frames, ["[CLS]", "<b>", "b", "c"], labels)
+    assert [f.name for f in fig.frames] == ["0", "10", "20", "25"]
+    for frame, (_, weights, caption) in zip(fig.frames, frames):
+        assert torch.allclose(torch.tensor(frame.data[0].z), weights)  # each frame is that snapshot's weights
+        assert frame.layout.title.text == caption
+        assert frame.data[0].text[0][0] == f"{float(weights[0, 0]):.2f}"
+    assert torch.allclose(torch.tensor(fig.data[0].z), frames[-1][1]) and fig.layout.title.text == "at step 25"
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 1)  # one colour scale for every frame
+    slider = fig.layout.sliders[0]
+    assert slider.active == 3 and [s.label for s in slider.steps] == ["0", "10", "20", "25"]
+    assert [list(s.args[0]) for s in slider.steps] == [["0"], ["10"], ["20"], ["25"]]  # each step shows its frame
+    play, pause = fig.layout.updatemenus[0].buttons
+    assert play.method == "animate" and play.args[0] is None and list(pause.args[0]) == [None]
+    assert fig.layout.yaxis.ticktext[1] == "&lt;b&gt;"
 
 
 def test_step_by_step_numbers_are_the_models(tokenizer, tiny_model):
