@@ -227,18 +227,21 @@ def attention_lines(weights, tokens: Sequence[str], query_title: str = "", key_t
 
 
 def attention_history(
-    frames: Sequence[tuple[int, object, str]],
+    frames: Sequence[tuple[int, object, Sequence[str]]],
     tokens: Sequence[str],
     labels: dict[str, str],
 ) -> go.Figure:
     """One head's weights for one sentence at each snapshot of a training run, as an animation.
 
-    ``frames`` holds (step, T × T weights, caption) in order; ``labels`` the translated "play",
-    "pause", "step", "query" and "key". The figure opens on the last (trained) frame; ▶ plays the
-    run from the untrained model on, in the browser, and the slider moves to any step.
+    ``frames`` holds (step, T × T weights, caption lines) in order; ``labels`` the translated
+    "play", "pause", "step", "query" and "key". The figure opens on the last (trained) frame; ▶ plays
+    the run from the untrained model on, in the browser, and the slider moves to any step. The
+    buttons and the slider stand on rows of their own under the heatmap, so they fit a phone.
     """
-    fig = heatmap(frames[-1][1], tokens, tokens, title=frames[-1][2], x_title=labels["key"], y_title=labels["query"],
-                  signed=False)  # fmt: skip
+    fig = heatmap(frames[-1][1], tokens, tokens, x_title=labels["key"], y_title=labels["query"], signed=False)
+    fig.layout.title = dict(text="<br>".join(safe(line) for line in frames[-1][2]), yref="container", y=1,
+                            yanchor="top", pad=dict(t=14), font=dict(size=15))  # fmt: skip
+    fig.layout.margin.t += 50  # two lines of caption above the keys' labels
     fig.data[0].update(zmin=0, zmax=1)  # one colour scale for every frame
     written = fig.data[0].text is not None  # numbers in the cells, where they fit
     title = fig.layout.title.to_plotly_json()
@@ -248,19 +251,18 @@ def attention_history(
         patch = dict(type="heatmap", z=z)
         if written:
             patch["text"] = np.array([[f"{v:.2f}" for v in row] for row in z.tolist()])
-        # each frame's caption placed and styled as the first one's
-        animated.append(
-            dict(name=str(step), data=[patch], traces=[0], layout=dict(title=dict(title, text=safe(caption))))
-        )
+        # each frame's caption placed and styled as the first one's, a line for each line
+        text = "<br>".join(safe(line) for line in caption)
+        animated.append(dict(name=str(step), data=[patch], traces=[0], layout=dict(title=dict(title, text=text))))
     fig.frames = animated
 
     def animate(duration: int) -> dict:  # Plotly.animate's options: heatmaps are redrawn, not tweened
         return dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0), mode="immediate")
 
-    fig.layout.margin.b = 90  # the slider under the heatmap
-    fig.layout.height += 90
+    fig.layout.margin.b = 150  # under the heatmap: the buttons, then the slider
+    fig.layout.height += 150 + 50
     fig.layout.updatemenus = [dict(
-        type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top", pad=dict(t=40, r=10),
+        type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top", pad=dict(t=20),
         showactive=False, buttons=[
             dict(label=f"▶ {safe(labels['play'])}", method="animate", args=[None, animate(600)]),
             dict(label=f"⏸ {safe(labels['pause'])}", method="animate",
@@ -268,7 +270,7 @@ def attention_history(
         ],
     )]  # fmt: skip
     fig.layout.sliders = [dict(
-        active=len(frames) - 1, x=0.22, len=0.78, y=0, yanchor="top", pad=dict(t=30),
+        active=len(frames) - 1, x=0, len=1, y=0, yanchor="top", pad=dict(t=70),
         currentvalue=dict(prefix=f"{safe(labels['step'])} ", font=dict(size=14)),
         steps=[dict(label=str(step), method="animate", args=[[str(step)], animate(0)]) for step, _, _ in frames],
     )]  # fmt: skip

@@ -106,8 +106,8 @@ with st.container(border=True):
         st.markdown(t("history_explain"))
         names = list(class_names(label_names).values())
         frames = [(snap.step, snap.weights[probe][h_layer][h_head],
-                   t_plain("history_caption", step=snap.step,
-                           probs=", ".join(f"{name} {p:.1%}" for name, p in zip(names, snap.probabilities[probe]))))
+                   (t_plain("history_caption", step=snap.step),
+                    ", ".join(f"{name} {p:.1%}" for name, p in zip(names, snap.probabilities[probe]))))
                   for snap in view.snapshots]  # fmt: skip
         labels = {"play": t_plain("history_play"), "pause": t_plain("history_pause"), "step": t_plain("history_step"),
                   "query": t_plain("query_axis"), "key": t_plain("key_token")}  # fmt: skip

@@ -243,6 +243,9 @@ def test_every_formula_fits_a_phone(browser, server):
         for lang in ("en", "zh"):
             for path, n_formulas in (("", 6), ("step_by_step", 15)):
                 open_page(pg, server, path, lang)
+                pg.wait_for_function(
+                    f"() => document.querySelectorAll('.katex-display').length >= {n_formulas}", timeout=30_000
+                )  # KaTeX draws after the page's script has run
                 widths = pg.evaluate("() => [...document.querySelectorAll('.katex-display')]"
                                      ".map(e => [e.scrollWidth, e.clientWidth])")  # fmt: skip
                 assert len(widths) >= n_formulas, (lang, path, widths)

@@ -124,15 +124,15 @@ def test_the_grid_leaves_room_under_each_row_for_the_longest_label():
 
 def test_the_attention_history_animates_every_snapshot_and_opens_on_the_last():
     T = 4
-    frames = [(step, torch.softmax(torch.randn(T, T), -1), f"at step {step}") for step in (0, 10, 20, 25)]
+    frames = [(step, torch.softmax(torch.randn(T, T), -1), (f"at step {step}", "a 10%")) for step in (0, 10, 20, 25)]
     labels = {"play": "play", "pause": "pause", "step": "step", "query": "query", "key": "key"}
     fig = attention_history(frames, ["[CLS]", "<b>", "b", "c"], labels)
     assert [f.name for f in fig.frames] == ["0", "10", "20", "25"]
     for frame, (_, weights, caption) in zip(fig.frames, frames):
         assert torch.allclose(torch.tensor(frame.data[0].z), weights)  # each frame is that snapshot's weights
-        assert frame.layout.title.text == caption
+        assert frame.layout.title.text == "<br>".join(caption)  # a line each
         assert frame.data[0].text[0][0] == f"{float(weights[0, 0]):.2f}"
-    assert torch.allclose(torch.tensor(fig.data[0].z), frames[-1][1]) and fig.layout.title.text == "at step 25"
+    assert torch.allclose(torch.tensor(fig.data[0].z), frames[-1][1]) and fig.layout.title.text == "at step 25<br>a 10%"
     assert (fig.data[0].zmin, fig.data[0].zmax) == (0, 1)  # one colour scale for every frame
     slider = fig.layout.sliders[0]
     assert slider.active == 3 and [s.label for s in slider.steps] == ["0", "10", "20", "25"]
