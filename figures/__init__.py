@@ -306,7 +306,9 @@ def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str
     labels = [safe(n) for n in label_names]
     probs = [float(p) for p in probs]
     trace = dict(
-        type="bar", orientation="h", x=probs, y=labels, text=[f"{p:.1%}" for p in probs], textposition="auto",
+        type="bar", orientation="h", x=probs, y=labels, text=[f"{p:.1%}" for p in probs],
+        # inside a long bar, after a short one: "auto" dropped the label of a bar narrower than a pixel (0.0%)
+        textposition=["inside" if p > 0.15 else "outside" for p in probs],
         marker=dict(color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))]),
         hovertemplate="%{y}: %{x:.4%}<extra></extra>",
     )  # fmt: skip

@@ -167,6 +167,8 @@ def test_charts_carry_their_data():
     chart = probabilities(["neg", "pos"], [0.25, 0.75])
     assert list(chart.data[0].x) == [0.25, 0.75] and list(chart.data[0].y) == ["neg", "pos"]
     assert chart.layout.xaxis.range == (0, 1) and chart.layout.xaxis.tickvals[-1] == 1  # the axis ends labelled 100%
+    sure = probabilities(["neg", "pos"], [1e-6, 1 - 1e-6])  # every class keeps its percentage, even 0.0%
+    assert sure.data[0].text == ("0.0%", "100.0%") and sure.data[0].textposition == ("outside", "inside")
     bars = token_bars([0.1, 0.9], ["[CLS]", "<b>"], "t", "weight")
     assert list(bars.data[0].y) == [0.1, 0.9] and bars.layout.xaxis.ticktext == ("[CLS]", "&lt;b&gt;")
     labels = CURVE_LABELS
