@@ -43,6 +43,11 @@ def _array(matrix) -> np.ndarray:
     return np.asarray(matrix, dtype=float)
 
 
+def _cell_text(z: np.ndarray, digits: int = 2) -> np.ndarray:
+    """The numbers a heatmap writes in its cells; -inf (a masked score) as −∞."""
+    return np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
+
+
 def _pairs(ys: Sequence[str], xs: Sequence[str]) -> np.ndarray:
     """customdata for hover: [row token, column token] for every cell, as one numpy array."""
     grid = np.empty((len(ys), len(xs), 2), dtype=object)
@@ -79,7 +84,7 @@ def heatmap(
     small = annotate and cols <= 20 and rows * cols <= 400
     text = None
     if small:
-        text = np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
+        text = _cell_text(z, digits)
     # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
     x_every, y_every = max(1, cols // 32), max(1, rows // 32)
     # Columns that are only numbered (a vector's 128 numbers) get Plotly's own ticks, which follow the
@@ -250,7 +255,7 @@ def attention_history(
         z = _array(weights)
         patch = dict(type="heatmap", z=z)
         if written:
-            patch["text"] = np.array([[f"{v:.2f}" for v in row] for row in z.tolist()])
+            patch["text"] = _cell_text(z)
         # each frame's caption placed and styled as the first one's, a line for each line
         text = "<br>".join(safe(line) for line in caption)
         animated.append(dict(name=str(step), data=[patch], traces=[0], layout=dict(title=dict(title, text=text))))

@@ -155,6 +155,11 @@ def _traced_forward(model, ids: list[int], attention_mask: list[int]):
         model.train(was_training)
 
 
+def additive_mask(real: torch.Tensor) -> torch.Tensor:
+    """M_j from the model's boolean key mask (True for a real token): 0 for a real key, -inf for padding."""
+    return torch.zeros(real.shape[-1]).masked_fill(~real.cpu(), float("-inf"))
+
+
 @dataclass
 class PaddedRow:
     """One head's softmax row for one query when the sentence is padded, as in a batch with longer
@@ -176,7 +181,7 @@ def padded_row(ckpt, result: Inspection, layer: int, head: int, query: int, n_pa
         return None
     _, trace = _traced_forward(model, result.encoded.ids + [tokenizer.pad_id] * n_pad, [1] * T + [0] * n_pad)
     steps = trace.layers[layer].steps
-    mask = torch.zeros(T + n_pad).masked_fill(~steps.mask[0, 0, 0].cpu(), float("-inf"))
+    mask = additive_mask(steps.mask[0, 0, 0])
     weights = steps.weights[0, head, query].cpu()
     unpadded = result.trace.layers[layer].steps.weights[0, head, query].cpu()
     largest_change = float((weights[:T] - unpadded).abs().max())
@@ -220,7 +225,7 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
     matrices = result.head(layer, head)  # q, k, v, scores, scaled, weights, output from the trace
     scaled = matrices["scaled"]
     real = lt.steps.mask[0, 0, 0] if lt.steps.mask is not None else torch.ones(scaled.shape[-1], dtype=torch.bool)
-    mask = torch.zeros(scaled.shape[-1]).masked_fill(~real.cpu(), float("-inf"))
+    mask = additive_mask(real)
     row = scaled[query] + mask
     exp = torch.exp(row - row.max())  # subtracting the max changes nothing after normalising, avoids overflow
     return HeadSteps(

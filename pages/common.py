@@ -61,6 +61,11 @@ DEFAULT_SENTENCE = {"en": "I love this movie!", "zh": "我很喜欢这部电影�
 ACTIVATION_NAMES = {"relu": "ReLU", "gelu": "GELU"}  # as the article and the papers write them
 
 
+def activation_tex(activation: str, argument: str) -> str:
+    """The activation applied to ``argument``, as a formula: max(0, ·) for ReLU, GELU(·)."""
+    return rf"\max(0,\, {argument})" if activation == "relu" else rf"\mathrm{{GELU}}({argument})"
+
+
 # ---- language -------------------------------------------------------------------------------
 @st.cache_data
 def strings(lang: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from figures import architecture_dot
 from model.inspect import parameter_parts
-from pages.common import ACTIVATION_NAMES, begin_page, current_model, t
+from pages.common import ACTIVATION_NAMES, activation_tex, begin_page, current_model, t
 
 begin_page()
 st.title(t("home_title"))
@@ -44,7 +44,7 @@ parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_sh
 
 # (key, formula, page); a formula of two parts stands on two lines, to fit a phone. The feed-forward
 # network is written with the current model's activation, as the diagram above draws it.
-hidden = r"\max(0,\, xW_1 + b_1)" if cfg.activation == "relu" else r"\mathrm{GELU}(xW_1 + b_1)"
+hidden = activation_tex(cfg.activation, "xW_1 + b_1")
 IDEAS = [
     ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),
     ("self_attention", r"\begin{gathered} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"

@@ -7,6 +7,7 @@ import streamlit as st
 from figures import heatmap, token_bars
 from model.inspect import feed_forward_steps, head_steps, padded_row, what_if_weights
 from pages.common import (
+    activation_tex,
     begin_page,
     head_titles,
     inspect_ui,
@@ -111,8 +112,8 @@ show(s.residual, dims, tokens, "residual")
 f = feed_forward_steps(result, layer)
 step(13, "ffn_norm", r"X'' = \mathrm{LayerNorm}(X')")
 show(f.x_norm, dims, tokens, "ffn_in")
-act = r"\max(0,\; X''W_1 + b_1)" if cfg.activation == "relu" else r"\mathrm{GELU}(X''W_1 + b_1)"
-step(14, "ffn_hidden", rf"H = {act} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", text=f"step_ffn_hidden_text_{cfg.activation}",
+hidden = activation_tex(cfg.activation, "X''W_1 + b_1")
+step(14, "ffn_hidden", rf"H = {hidden} \in \mathbb{{R}}^{{T \times d_{{ff}}}}", text=f"step_ffn_hidden_text_{cfg.activation}",
      F=cfg.d_ff, token=tokens[query], zeroed=f.zeroed[query])  # fmt: skip
 show(f.hidden, [f"{i}" for i in range(cfg.d_ff)], tokens, "hidden", signed=cfg.activation != "relu")
 last = layer + 1 == cfg.n_layers
@@ -134,12 +135,13 @@ temperature = w2.slider(t("whatif_temperature"), 0.1, 5.0, 1.0, 0.1, help=t("wha
 masked_scores = s.scores + s.mask  # the mask is added before the softmax, as in the model
 changed = what_if_weights(masked_scores, s.d_k, scale=scale, temperature=temperature)
 c1, c2 = st.columns(2)
-y_max = max(float(s.weights[query].max()), float(changed[query].max()))  # one scale for both charts
+peak, peak_changed = float(s.weights[query].max()), float(changed[query].max())
+y_max = max(peak, peak_changed)  # one scale for both charts
 c1.plotly_chart(token_bars(s.weights[query].tolist(), tokens, t_plain("whatif_model_row", token=tokens[query]), t("weight"),
                            y_max=y_max), width="stretch")  # fmt: skip
 c2.plotly_chart(token_bars(changed[query].tolist(), tokens, t_plain("whatif_new_row", token=tokens[query]), t("weight"),
                            y_max=y_max), width="stretch")  # fmt: skip
-st.caption(t("whatif_caption", before=float(s.weights[query].max()), after=float(changed[query].max())))
+st.caption(t("whatif_caption", before=peak, after=peak_changed))
 show(changed, tokens, tokens, "whatif", signed=False)
 
 remember_widget_state()
