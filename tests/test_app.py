@@ -105,6 +105,16 @@ def test_key_widgets_exist():
     assert len(at.latex) >= 15  # one formula per step
 
 
+def test_chinese_presets_are_named_in_chinese_and_the_link_keeps_the_english_name():
+    at = open_page(new_app("zh"), "pages/train.py")
+    presets = at.button_group(key="preset")
+    assert list(presets.options) == ["微型 (tiny)", "小型 (small)", "基础 (base)"]
+    presets.set_value("tiny").run()
+    assert not at.exception
+    assert (at.session_state["hp_d_model"], at.session_state["hp_n_heads"]) == (32, 2)  # the tiny preset's sizes
+    assert at.query_params["preset"] == "tiny"  # a shared link opens the same preset in either language
+
+
 def test_empty_sentence_gets_a_message_not_a_traceback():
     at = open_page(new_app(), "pages/attention.py")
     at.text_input(key="sentence_input_attention").set_value("   ").run()
