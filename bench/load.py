@@ -122,9 +122,9 @@ async def student(url: str, deadline: float, stats: Stats, seed: int, think: flo
             elements = await session.rerun("attention", [state])
             figures = [json.loads(e.plotly_chart.spec) for e in elements if e.WhichOneof("type") == "plotly_chart"]
             stats.errors += _problems(elements)
-            # The attention figure is for this sentence when its axis shows exactly this sentence's tokens.
+            # The attention figure is for this sentence when its rows are exactly this sentence's tokens.
             expected = [safe(t) for t in TOKENIZER.encode(sentence, MAX_LEN).tokens]
-            axes = [f["layout"].get("xaxis", {}).get("ticktext") for f in figures]
+            axes = [f["layout"].get("yaxis", {}).get("ticktext") for f in figures]  # the query tokens
             if expected not in axes:
                 stats.errors.append(f"no updated attention figure for {sentence!r}")
                 continue

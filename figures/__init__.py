@@ -2,7 +2,8 @@
 
 Tests call these on small tensors and check what they draw: the axis labels are the tokens and
 the values are the trace's own numbers. Token positions are numeric axes with the tokens as tick
-text, so a sentence with a repeated word ("the ... the") keeps one row per token.
+text, or (the attention grids' keys) categories made distinct, so a sentence with a repeated word
+("the ... the") keeps one row and one column per token.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ def _array(matrix) -> np.ndarray:
 def _cell_text(z: np.ndarray, digits: int = 2) -> np.ndarray:
     """The numbers a heatmap writes in its cells; -inf (a masked score) as −∞."""
     return np.array([[("−∞" if v == float("-inf") else f"{v:.{digits}f}") for v in row] for row in z.tolist()])
+
+
+def _distinct(labels: Sequence[str]) -> list[str]:
+    """Labels made distinct, for a category axis: a repeated token ("the ... the") gets zero-width
+    spaces appended, so that it keeps a column of its own and still reads the same."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        out.append(label + "\u200b" * seen.get(label, 0))
+        seen[label] = seen.get(label, 0) + 1
+    return out
 
 
 def _pairs(ys: Sequence[str], xs: Sequence[str]) -> np.ndarray:
@@ -145,6 +157,7 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
     """
     n_rows, n_cols = len(grid), len(grid[0])
     labels = [safe(t) for t in tokens]
+    keys = _distinct(labels)
     T = len(tokens)
     pairs = _pairs(labels, labels)
     ticks = list(range(T))
@@ -167,13 +180,16 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
             x_domain = [max(0.0, x0), min(1.0, x0 + width)]  # clamped: float rounding may step outside [0, 1]
             y_domain = [max(0.0, y1 - height), min(1.0, y1)]
             traces.append(dict(
-                type="heatmap", z=grid[r][c], x=np.arange(T), y=np.arange(T), coloraxis="coloraxis",
+                type="heatmap", z=grid[r][c], x=keys, y=np.arange(T), coloraxis="coloraxis",
                 customdata=pairs, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                 hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra>"
                               + " · ".join(lines) + "</extra>",
             ))  # fmt: skip
-            layout[f"xaxis{suffix}"] = dict(domain=x_domain, anchor=f"y{suffix}", tickvals=ticks,
-                                            ticktext=labels, tickangle=-60, ticks="")  # fmt: skip
+            # Keys as categories with automatic ticks: Plotly labels every key while the labels fit
+            # (a 12-px font needs 14 px a column) and every 2nd or 3rd when the heatmap is narrower,
+            # as four heads side by side are on a phone, instead of printing them over each other.
+            layout[f"xaxis{suffix}"] = dict(domain=x_domain, anchor=f"y{suffix}", type="category", tickangle=-60,
+                                            tickfont=dict(size=12), ticks="")  # fmt: skip
             # Only the first column names the query tokens; the others share its rows.
             layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", tickvals=ticks, ticktext=labels,
                                             showticklabels=c == 0, ticks="", autorange="reversed")  # fmt: skip

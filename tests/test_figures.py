@@ -80,7 +80,11 @@ def test_attention_figures_show_the_trace(tokenizer, tiny_model):
     assert len(fig.data) == 4
     for h in range(4):
         assert torch.allclose(torch.tensor(fig.data[h].z), layer[h])
-    assert fig.layout.xaxis.ticktext == tuple(result.tokens)
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.ticktext == tuple(result.tokens)
+    keys = fig.data[0].x  # every key its own column, reading as its token ("this ... this" stays two)
+    assert len(set(keys)) == len(keys) and [k.rstrip("\u200b") for k in keys] == result.tokens
+    repeated = attention_heads(torch.full((1, 4, 4), 0.25), ["the", "cat", "the", "the"], ["h0"]).data[0].x
+    assert len(set(repeated)) == 4 and [k.rstrip("\u200b") for k in repeated] == ["the", "cat", "the", "the"]
     grid = attention_grid(torch.stack([lt.steps.weights[0] for lt in result.trace.layers]), result.tokens,
                           ["L0", "L1"], ["h0", "h1", "h2", "h3"])  # fmt: skip
     assert len(grid.data) == 8
