@@ -97,17 +97,23 @@ def heatmap(
     text = None
     if small:
         text = _cell_text(z, digits)
-    # Wide or tall matrices (d_model = 128 columns) keep every value on hover but label every k-th tick.
-    x_every, y_every = max(1, cols // 32), max(1, rows // 32)
-    # Columns that are only numbered (a vector's 128 numbers) get Plotly's own ticks, which follow the
-    # width they are drawn at: 0, 20, 40 … on a projector, 0, 50, 100 on a phone, where 32 labels collide.
+    # Tall matrices keep every value on hover but label every k-th row.
+    y_every = max(1, rows // 32)
+    # Columns get ticks that follow the width they are drawn at, where 32 fixed labels would collide
+    # on a phone: numbered ones (a vector's 128 numbers) Plotly's own, 0, 20, 40 … on a projector and
+    # 0, 50, 100 on a phone; named ones (tokens) as distinct categories, every one where they fit,
+    # every 2nd or 3rd where they do not. Up to 16 numbers are all written.
     xaxis = dict(title=x_title, side="top")
-    if cols <= 16 or xs != [str(i) for i in range(cols)]:
-        xaxis.update(tickvals=list(range(0, cols, x_every)), ticktext=xs[::x_every])
+    x = np.arange(cols)
+    if xs != [str(i) for i in range(cols)]:
+        x = _distinct(xs)
+        xaxis.update(type="category")
+    elif cols <= 16:
+        xaxis.update(tickvals=list(range(cols)), ticktext=xs)
     trace = dict(
         type="heatmap",
         z=shown,
-        x=np.arange(cols),
+        x=x,
         y=np.arange(rows),
         customdata=_pairs(ys, xs),
         hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra></extra>",

@@ -35,7 +35,8 @@ def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     w = torch.softmax(torch.randn(4, 4), -1)
     fig = heatmap(w, tokens, tokens)
     trace = fig.data[0]
-    assert fig.layout.xaxis.ticktext == tuple(tokens) and fig.layout.yaxis.ticktext == tuple(tokens)
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.ticktext == tuple(tokens)
+    assert len(set(trace.x)) == 4 and [x.rstrip("\u200b") for x in trace.x] == tokens  # and its own column
     assert torch.allclose(torch.tensor(trace.z), w)
     assert list(trace.customdata[1][2]) == ["the", "film"]  # hover: query -> key
 
@@ -54,21 +55,22 @@ def test_numbers_are_written_in_the_cells_only_where_they_can_be_read():
 
 
 def test_numbered_columns_get_ticks_that_follow_the_width():
-    """A vector's 128 numbers: Plotly picks the ticks for the width it draws at (32 fixed labels
-    collide on a phone); tokens keep their own labels, every k-th of them."""
+    """A vector's 128 numbers, or 40 tokens: Plotly picks the ticks for the width it draws at (32
+    fixed labels collide on a phone), numbers for the numbered columns, the tokens for named ones."""
     tokens = [f"t{i}" for i in range(40)]
     wide = heatmap(torch.randn(3, 128), [str(i) for i in range(128)], tokens[:3])
     assert wide.layout.xaxis.tickvals is None and wide.layout.xaxis.tickmode in (None, "auto")
     assert wide.layout.yaxis.ticktext == tuple(tokens[:3])
     many_tokens = heatmap(torch.randn(40, 40), tokens, tokens)
-    assert many_tokens.layout.xaxis.ticktext == tuple(tokens)  # 40 // 32 = 1: every token labelled
+    assert many_tokens.layout.xaxis.type == "category" and many_tokens.layout.xaxis.tickvals is None
+    assert list(many_tokens.data[0].x) == tokens and many_tokens.layout.yaxis.ticktext == tuple(tokens)
     narrow = heatmap(torch.randn(2, 8), [str(i) for i in range(8)], tokens[:2])
     assert narrow.layout.xaxis.ticktext == tuple(str(i) for i in range(8))
 
 
 def test_html_in_tokens_is_escaped():
     fig = heatmap([[1.0]], ["<img src=x onerror=alert(1)>"], ["<b>"])
-    assert fig.layout.xaxis.ticktext == ("&lt;img src=x onerror=alert(1)&gt;",)
+    assert list(fig.data[0].x) == ["&lt;img src=x onerror=alert(1)&gt;"] and fig.layout.yaxis.ticktext == ("&lt;b&gt;",)
     assert safe("<script>") == "&lt;script&gt;"
 
 
