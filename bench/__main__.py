@@ -31,7 +31,14 @@ from bench.sst_like import generate  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 from model.config import ModelConfig, TrainConfig, preset, with_vocab  # noqa: E402
 from model.data import Dataset, load_builtin  # noqa: E402
-from model.inspect import feed_forward_steps, head_steps, inspect_sentence, padded_row, what_if_weights  # noqa: E402
+from model.inspect import (  # noqa: E402
+    dot_product,
+    feed_forward_steps,
+    head_steps,
+    inspect_sentence,
+    padded_row,
+    what_if_weights,
+)
 from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
 from model.trainer import (  # noqa: E402
@@ -232,6 +239,8 @@ def bench_inspect(quick: bool) -> dict:
                                (s.output, dh, tok), (s.concat, dims, tok), (s.attn_out, dims, tok),
                                (s.residual, dims, tok)):  # fmt: skip
             figs.append(heatmap(matrix, xs, ys, signed=True))
+        d = dot_product(s, 0, int(s.scores[0].argmax()))  # step 4's one score opened up
+        figs.append(heatmap([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, ["Q", "K", "Q × K"], signed=True))
         f, ff = feed_forward_steps(r, 0), [str(i) for i in range(cfg.d_ff)]
         for matrix, xs in ((f.x_norm, dims), (f.hidden, ff), (f.ffn_out, dims), (f.out, dims)):
             figs.append(heatmap(matrix, xs, tok, signed=True))

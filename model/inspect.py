@@ -236,6 +236,25 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
 
 
 @dataclass
+class DotProduct:
+    """One score S_ij = Σ_c Q_ic·K_jc of one head, term by term (as BertViz's neuron view shows it)."""
+
+    q: torch.Tensor  # (Dh,) the query token's row of Q
+    k: torch.Tensor  # (Dh,) the key token's row of K
+    terms: torch.Tensor  # (Dh,) Q_ic·K_jc for every dimension c
+    score: float  # S_ij as the model computed it (the trace's QKᵀ)
+    positive: float  # the sum of the positive terms: where the two vectors agree
+    negative: float  # the sum of the negative terms: where they disagree
+
+
+def dot_product(steps: HeadSteps, query: int, key: int) -> DotProduct:
+    q, k = steps.q[query], steps.k[key]
+    terms = q * k
+    return DotProduct(q=q, k=k, terms=terms, score=float(steps.scores[query, key]),
+                      positive=float(terms.clamp(min=0).sum()), negative=float(terms.clamp(max=0).sum()))  # fmt: skip
+
+
+@dataclass
 class FeedForwardSteps:
     """One block's feed-forward half for one sentence, every number taken from the trace."""
 

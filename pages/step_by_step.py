@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from figures import heatmap, token_bars
-from model.inspect import feed_forward_steps, head_steps, padded_row, what_if_weights
+from model.inspect import dot_product, feed_forward_steps, head_steps, padded_row, what_if_weights
 from pages.common import (
     activation_tex,
     begin_page,
@@ -76,6 +76,24 @@ for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
         show(matrix, dh, tokens, name)
 step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}")
 show(s.scores, tokens, tokens, "scores")
+keys = seed_choice("steps_key", range(len(tokens)), int(s.scores[query].argmax()))
+key = st.selectbox(
+    t("dot_key"), keys, format_func=lambda j: f"{j}: {tokens[j]}", key="steps_key", help=t("dot_key_help")
+)
+d = dot_product(s, query, key)
+show([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, [f"Q: {tokens[query]}", f"K: {tokens[key]}", "Q × K"], "dot")
+st.latex(
+    rf"S_{{{query},{key}}} = \textstyle\sum_{{c=0}}^{{{s.d_k - 1}}} Q_{{{query},c}}\,K_{{{key},c}} = {d.score:.4f}"
+)
+st.markdown(
+    t(
+        "dot_text",
+        query_token=tokens[query],
+        key_token=tokens[key],
+        positive=f"{d.positive:.2f}",
+        negative=f"{-d.negative:.2f}",
+    )
+)
 step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
 show(s.scaled, tokens, tokens, "scaled")
 mask_formula = rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}"

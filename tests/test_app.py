@@ -101,7 +101,7 @@ def test_key_widgets_exist():
     assert at.metric[0].value == "positive"
     at.switch_page("pages/step_by_step.py")
     at.run()
-    assert {s.label for s in at.selectbox} == {"Layer", "Head", "Query token (asking)"}
+    assert {s.label for s in at.selectbox} == {"Layer", "Head", "Query token (asking)", "Key token (looked at)"}
     assert len(at.latex) >= 15  # one formula per step
 
 
@@ -299,6 +299,29 @@ def test_the_sentence_follows_the_student_across_pages():
     assert any("output: what the final LayerNorm and the pooling read" in x for x in texts)  # layer 1 is the last
     # Step 6 pads the sentence as a batch would, and shows that forward pass's weights for the chosen query.
     assert any("again with 3 [PAD] tokens after it" in x and "weights for **good**" in x for x in texts)
+
+
+def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
+    """The key starts at the query's largest score; Q_i, K_j and their products are the model's,
+    and the formula writes the score the model computed."""
+    from model.inspect import head_steps, inspect_sentence
+    from pages.common import bundled_checkpoint
+
+    at = open_page(new_app(), "pages/step_by_step.py")
+    at.selectbox(key="steps_head").set_value(1)
+    at.selectbox(key="steps_query").set_value(3)
+    at.run()
+    ckpt = bundled_checkpoint("en")
+    s = head_steps(inspect_sentence(ckpt, "I love this movie!"), ckpt.model, 0, 1, 3)
+    assert at.selectbox(key="steps_key").value == int(s.scores[3].argmax())
+    at.selectbox(key="steps_key").set_value(4).run()  # "movie"
+    assert any("S_{3,4} = " in f.value and f"= {float(s.scores[3, 4]):.4f}" in f.value for f in at.latex)
+    dot = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+               if json.loads(c.proto.spec)["layout"]["yaxis"].get("ticktext") == ["Q: this", "K: movie", "Q × K"])  # fmt: skip
+    z = dot["data"][0]["z"]
+    rows = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(3, -1) if "bdata" in z else np.array(z)
+    assert np.allclose(rows, np.stack([s.q[3], s.k[4], s.q[3] * s.k[4]]), atol=1e-6)
+    assert any("**this**'s query and **movie**'s key" in m.value.replace("\\", "") for m in at.markdown)
 
 
 def test_the_what_if_bars_share_one_scale():

@@ -101,3 +101,23 @@ def test_step_6s_padded_row_is_the_models_own_and_padding_changes_nothing(tokeni
     assert len(padded_row(ckpt, long, 0, 0, 0).tokens) == tiny_model.cfg.max_len
     full = inspect_sentence(ckpt, " ".join(["good"] * 40))
     assert len(full.tokens) == tiny_model.cfg.max_len and padded_row(ckpt, full, 0, 0, 0) is None
+
+
+def test_step_4s_dot_product_adds_up_to_the_models_score(tokenizer, tiny_model):
+    """S_ij opened up: Q_i and K_j are the rows the block's own weights give, the terms are their
+    products, and they add up to the score the model's forward computed."""
+    from model.checkpoint import Checkpoint
+    from model.inspect import dot_product, head_steps, inspect_sentence
+
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    result = inspect_sentence(ckpt, "She doesn't like this book.")
+    d = dot_product(head_steps(result, tiny_model, layer=1, head=2, query=3), 3, 5)
+    block, cfg, T = tiny_model.blocks[1], tiny_model.cfg, len(result.tokens)
+    with torch.no_grad():  # Q and K again, from the layer input and the block's weights alone
+        q, k, _ = block.attn.qkv(block.ln1(result.trace.layers[1].x[0])).split(cfg.d_model, dim=-1)
+    assert torch.allclose(d.q, q.view(T, cfg.n_heads, -1)[3, 2], atol=1e-6)
+    assert torch.allclose(d.k, k.view(T, cfg.n_heads, -1)[5, 2], atol=1e-6)
+    assert torch.equal(d.terms, d.q * d.k)
+    assert d.score == float(result.trace.layers[1].steps.scores[0, 2, 3, 5])
+    assert abs(float(d.terms.sum()) - d.score) < 1e-5 and abs(d.positive + d.negative - d.score) < 1e-5
+    assert d.positive > 0 > d.negative
