@@ -101,15 +101,19 @@ st.caption(t("train_on", name=t(f"dataset_{data.name}") if data.builtin else dat
 with st.expander(t("settings_title"), expanded=not run.active and run.status == "idle"):
     st.segmented_control(t("preset"), list(PRESETS), key="preset", on_change=apply_preset,
                          format_func={p: t(f"preset_{p}") for p in PRESETS}.__getitem__, help=t("preset_help"))  # fmt: skip
+    # One row of columns for each group, so that on a phone, where columns stack, the settings keep
+    # their order: the model's sizes, then how it learns, then its choices.
     c1, c2, c3, c4 = st.columns(4)
     c1.select_slider(t("hp_n_layers"), SETTINGS["n_layers"], key="hp_n_layers", help=t("hp_n_layers_help"))
     c2.select_slider(t("hp_n_heads"), SETTINGS["n_heads"], key="hp_n_heads", help=t("hp_n_heads_help"))
     c3.select_slider(t("hp_d_model"), SETTINGS["d_model"], key="hp_d_model", help=t("hp_d_model_help"))
     c4.select_slider(t("hp_d_ff"), SETTINGS["d_ff"], key="hp_d_ff", help=t("hp_d_ff_help"))
+    c1, c2, c3, c4 = st.columns(4)
     c1.slider(t("hp_dropout"), 0.0, 0.5, step=0.05, key="hp_dropout", help=t("hp_dropout_help"))
     c2.select_slider(t("hp_lr"), SETTINGS["lr"], key="hp_lr", help=t("hp_lr_help"), format_func=lambda v: f"{v:g}")
     c3.select_slider(t("hp_batch_size"), SETTINGS["batch_size"], key="hp_batch_size", help=t("hp_batch_size_help"))
     c4.number_input(t("hp_epochs"), *link.RANGES["epochs"], key="hp_epochs", help=t("hp_epochs_help"))
+    c1, c2, c3, c4 = st.columns(4)
     c1.radio(t("hp_positional"), SETTINGS["positional"], key="hp_positional", help=t("hp_positional_help"),
              format_func={v: t(f"positional_{v}") for v in SETTINGS["positional"]}.__getitem__)  # fmt: skip
     c2.radio(t("hp_pooling"), SETTINGS["pooling"], key="hp_pooling", help=t("hp_pooling_help"),
@@ -117,7 +121,7 @@ with st.expander(t("settings_title"), expanded=not run.active and run.status == 
     c3.radio(t("hp_activation"), SETTINGS["activation"], key="hp_activation", help=t("hp_activation_help"),
              format_func=ACTIVATION_NAMES.__getitem__)  # fmt: skip
     c4.number_input(t("hp_seed"), *link.RANGES["seed"], key="hp_seed", help=t("hp_seed_help"))
-    c1.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True,
+    st.radio(t("hp_device"), DEVICES, key="hp_device", help=t("hp_device_help"), horizontal=True,
              format_func={d: device_name(d) for d in DEVICES}.__getitem__)  # fmt: skip
     st.caption(t("tokenizer_from_data_page", kind=st.session_state.get("tokenizer_kind", link.DEFAULTS["tokenizer"]),
                  n=st.session_state.get("vocab_size", link.DEFAULTS["vocab_size"])))  # fmt: skip

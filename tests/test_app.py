@@ -93,6 +93,10 @@ def test_key_widgets_exist():
     sliders = {s.label for s in at.select_slider}
     assert {"Layers (N)", "Heads (h)", "d_model", "Feed-forward width", "Learning rate", "Batch size"} <= sliders
     assert {r.label for r in at.radio} >= {"Positions", "Pooling", "Device"}
+    # Row by row, as a phone stacks the columns: the model's sizes, then how it learns, then its choices.
+    assert [s.label for s in at.select_slider] == ["Layers (N)", "Heads (h)", "d_model", "Feed-forward width",
+                                                   "Learning rate", "Batch size"]  # fmt: skip
+    assert [r.label for r in at.radio][:4] == ["Positions", "Pooling", "Activation", "Device"]
     assert at.radio(key="hp_activation").options == ["ReLU", "GELU"]  # as the article writes them, not "RELU"
     assert at.radio(key="hp_device").options[:2] == ["auto", "CPU"]
     at.switch_page("pages/attention.py")
