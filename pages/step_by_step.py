@@ -41,13 +41,14 @@ dims = [f"{i}" for i in range(cfg.d_model)]
 dh = [f"{i}" for i in range(s.d_k)]
 
 
-def show(matrix, x_labels, y_labels, key, signed=True, digits=2):
+def show(matrix, x_labels, y_labels, key, signed=True, digits=2, outline=None):
     if as_tables:
         frame = pd.DataFrame(matrix.detach().numpy() if hasattr(matrix, "detach") else matrix,
                              index=list(y_labels), columns=list(x_labels))  # fmt: skip
         st.dataframe(frame.style.format(f"{{:.{digits + 2}f}}"), width="stretch")
     else:
-        st.plotly_chart(heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits), width="stretch", key=key)
+        figure = heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits, outline=outline)
+        st.plotly_chart(figure, width="stretch", key=key)
 
 
 def tex(key: str) -> str:
@@ -75,11 +76,13 @@ for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
     with tab:
         show(matrix, dh, tokens, name)
 step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}")
-show(s.scores, tokens, tokens, "scores")
+scores_figure = st.empty()  # drawn once the key is chosen, with the (query, key) cell framed
 keys = seed_choice("steps_key", range(len(tokens)), int(s.scores[query].argmax()))
 key = st.selectbox(
     t("dot_key"), keys, format_func=lambda j: f"{j}: {tokens[j]}", key="steps_key", help=t("dot_key_help")
 )
+with scores_figure.container():
+    show(s.scores, tokens, tokens, "scores", outline=(query, key))
 d = dot_product(s, query, key)
 show([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, [f"Q: {tokens[query]}", f"K: {tokens[key]}", "Q × K"], "dot")
 st.latex(
@@ -95,7 +98,7 @@ st.markdown(
     )
 )
 step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
-show(s.scaled, tokens, tokens, "scaled")
+show(s.scaled, tokens, tokens, "scaled", outline=(query, key))
 mask_formula = rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}"
 padded = padded_row(ckpt, result, layer, head, query)
 if padded is None:  # the sentence fills max_len: no room to pad it
@@ -114,7 +117,7 @@ exp_table = pd.DataFrame({t("col_token"): tokens, t("col_scaled"): s.scaled[quer
 st.dataframe(exp_table.style.format({t("col_scaled"): "{:.4f}", t("col_exp"): "{:.4f}", t("col_weight"): "{:.4f}"}),
              hide_index=True, width="stretch")  # fmt: skip
 step(8, "softmax", r"A_{ij} = \frac{e_j}{Z} = \mathrm{softmax}_j\!\left(\frac{S_{ij}}{\sqrt{d_k}} + M_j\right)")
-show(s.weights, tokens, tokens, "weights", signed=False)
+show(s.weights, tokens, tokens, "weights", signed=False, outline=(query, key))
 step(
     9, "output", r"\mathrm{head}_h = A V,\qquad \mathrm{head}_{h,i} = \textstyle\sum_j A_{ij} V_j", token=tokens[query]
 )
