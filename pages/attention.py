@@ -81,8 +81,11 @@ if result is not None:
             layer_c = st.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
                                            key="cls_layer") or 0  # fmt: skip
             cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
-            st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), title=t("cls_heatmap_title"),
-                                x_title=t("key_token"), y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
+            # The title above the figure, not in it: on a phone the keys' labels stand upright and
+            # Plotly pushed the axis title up into a title of its own (tests/test_browser.py).
+            st.markdown(f"**{t('cls_heatmap_title')}**")
+            st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), x_title=t("key_token"),
+                                    y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
             st.plotly_chart(token_bars(cls_rows.mean(0).tolist(), result.tokens, t("cls_mean_title"), t("weight")), width="stretch")  # fmt: skip
             if cfg.pooling == "mean":
                 st.plotly_chart(token_bars(result.trace.pooling_weights[0].tolist(), result.tokens, t("pooling_title"),

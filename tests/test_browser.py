@@ -243,6 +243,40 @@ def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(brows
             context.close()
 
 
+def test_the_cls_tab_keeps_every_title_clear_of_its_axes(browser, server):
+    """On the '[CLS]' tab, on a projector and on a phone, no figure's title runs into its axis title
+    or tick labels (on a phone the heatmap's key labels stand upright, and Plotly pushed its
+    'key (looked at)' axis title up into the figure's title)."""
+    for width, height in ((1400, 1800), (390, 2400)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        pg = context.new_page()
+        try:
+            open_page(pg, server, "attention")
+            box = pg.get_by_role("textbox", name="Your sentence")
+            box.fill("the acting was good but the ending of this long film was slow")
+            box.press("Enter")
+            wait_idle(pg)
+            pg.get_by_role("tab", name="What [CLS] looks at").click()
+            pg.get_by_text("[CLS] attention per head").wait_for(timeout=30_000)
+            wait_idle(pg)
+            pg.wait_for_timeout(1000)
+            found = pg.evaluate("""() => {
+                const rect = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+                const text = sel => [...document.querySelectorAll(sel)].filter(e => e.textContent.trim());
+                return [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.offsetParent).map(p => ({
+                    titles: [...p.querySelectorAll('.gtitle')].filter(e => e.textContent.trim()).map(rect),
+                    axes: [...p.querySelectorAll('.xtitle, .ytitle, .xtick text, .ytick text')].map(rect)}));
+            }""")
+            assert len(found) >= 3, found  # the heatmap and the bars
+            for fig in found:
+                clashes = [(a, b) for a in fig["titles"] for b in fig["axes"]
+                           if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]  # fmt: skip
+                assert not clashes, (width, clashes)
+            pg.screenshot(path=str(ARTIFACTS / f"en-attention-cls-{width}.png"))
+        finally:
+            context.close()
+
+
 def test_every_formula_fits_a_phone(browser, server):
     """On a 390-px phone every formula of Home and Step by step fits its column, in both languages
     (a long one would have to be scrolled sideways to be read), and no page scrolls sideways."""
