@@ -6,6 +6,7 @@ page that teaches).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -201,21 +202,36 @@ def test_the_token_to_token_tab_draws_a_heads_lines(page, server):
     page.screenshot(path=str(ARTIFACTS / "en-attention-lines.png"), full_page=True)
 
 
+@contextlib.contextmanager
+def attention_tab(browser, server, width: int, height: int, sentence: str, tab: str):
+    """The Attention page in a window of its own, with ``sentence`` typed and ``tab`` open."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        pg = context.new_page()
+        open_page(pg, server, "attention")
+        box = pg.get_by_role("textbox", name="Your sentence")
+        box.fill(sentence)
+        box.press("Enter")
+        wait_idle(pg)
+        pg.get_by_role("tab", name=tab).click()
+        yield pg
+    finally:
+        context.close()
+
+
+def overlapping(boxes, others) -> list:
+    """Pairs of [left, top, right, bottom] boxes, one from each list, that overlap."""
+    return [(a, b) for a in boxes for b in others if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+
+
 def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(browser, server):
     """In the layers × heads grid, on a projector and on a phone, no heatmap's title runs into
     another's or into the slanted token labels of the row above (the 'layer 1 · head 0' titles
     used to sit on the labels of layer 0, and ran into each other on a phone), and the key labels
     under one heatmap stand apart (on a phone they were printed 5 px apart, over each other)."""
     for width, height in ((1400, 2200), (390, 844)):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        pg = context.new_page()
-        try:
-            open_page(pg, server, "attention")
-            box = pg.get_by_role("textbox", name="Your sentence")
-            box.fill("The soup was cold but the bread was wonderful")
-            box.press("Enter")
-            wait_idle(pg)
-            pg.get_by_role("tab", name="All layers × heads").click()
+        sentence = "The soup was cold but the bread was wonderful"
+        with attention_tab(browser, server, width, height, sentence, "All layers × heads") as pg:
             pg.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot .annotation')]"
                                  ".some(a => a.textContent.startsWith('layer 1'))", timeout=30_000)  # fmt: skip
             wait_idle(pg)
@@ -234,13 +250,12 @@ def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(brows
                 assert all(len(axis) == 11 for axis in boxes["axes"]), boxes["axes"]
             for axis in boxes["axes"]:  # each label ends at its tick: 12-px labels need 12 px or more
                 assert len(axis) >= 3 and min(b - a for a, b in zip(axis, axis[1:])) >= 12, (width, axis)
-            overlaps = [(a, b) for i, a in enumerate(titles) for b in titles[i + 1 :] + labels
-                        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]  # fmt: skip
+            overlaps = [
+                pair for i, title in enumerate(titles) for pair in overlapping([title], titles[i + 1 :] + labels)
+            ]
             assert not overlaps, (width, overlaps)
             pg.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
             pg.screenshot(path=str(ARTIFACTS / f"en-attention-grid-{width}.png"))
-        finally:
-            context.close()
 
 
 def test_the_cls_tab_keeps_every_title_clear_of_its_axes(browser, server):
@@ -248,33 +263,21 @@ def test_the_cls_tab_keeps_every_title_clear_of_its_axes(browser, server):
     or tick labels (on a phone the heatmap's key labels stand upright, and Plotly pushed its
     'key (looked at)' axis title up into the figure's title)."""
     for width, height in ((1400, 1800), (390, 2400)):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        pg = context.new_page()
-        try:
-            open_page(pg, server, "attention")
-            box = pg.get_by_role("textbox", name="Your sentence")
-            box.fill("the acting was good but the ending of this long film was slow")
-            box.press("Enter")
-            wait_idle(pg)
-            pg.get_by_role("tab", name="What [CLS] looks at").click()
+        sentence = "the acting was good but the ending of this long film was slow"
+        with attention_tab(browser, server, width, height, sentence, "What [CLS] looks at") as pg:
             pg.get_by_text("[CLS] attention per head").wait_for(timeout=30_000)
             wait_idle(pg)
             pg.wait_for_timeout(1000)
             found = pg.evaluate("""() => {
                 const rect = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
-                const text = sel => [...document.querySelectorAll(sel)].filter(e => e.textContent.trim());
                 return [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.offsetParent).map(p => ({
                     titles: [...p.querySelectorAll('.gtitle')].filter(e => e.textContent.trim()).map(rect),
                     axes: [...p.querySelectorAll('.xtitle, .ytitle, .xtick text, .ytick text')].map(rect)}));
             }""")
             assert len(found) >= 3, found  # the heatmap and the bars
             for fig in found:
-                clashes = [(a, b) for a in fig["titles"] for b in fig["axes"]
-                           if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]  # fmt: skip
-                assert not clashes, (width, clashes)
+                assert not overlapping(fig["titles"], fig["axes"]), (width, fig)
             pg.screenshot(path=str(ARTIFACTS / f"en-attention-cls-{width}.png"))
-        finally:
-            context.close()
 
 
 def test_every_formula_fits_a_phone(browser, server):
