@@ -1,9 +1,9 @@
 """Pure figure builders: data in, a Plotly figure or an Altair chart out. No streamlit here.
 
 Tests call these on small tensors and check what they draw: the axis labels are the tokens and
-the values are the trace's own numbers. Token positions are numeric axes with the tokens as tick
-text, or (the attention grids' keys) categories made distinct, so a sentence with a repeated word
-("the ... the") keeps one row and one column per token.
+the values are the trace's own numbers. Token rows are numeric axes with the tokens as tick text;
+token columns are categories made distinct (so Plotly can thin their labels to the width it draws
+at). Either way a sentence with a repeated word ("the ... the") keeps one row and one column per token.
 """
 
 from __future__ import annotations

@@ -88,15 +88,8 @@ show([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, [f"Q: {tokens[query]}",
 st.latex(
     rf"S_{{{query},{key}}} = \textstyle\sum_{{c=0}}^{{{s.d_k - 1}}} Q_{{{query},c}}\,K_{{{key},c}} = {d.score:.4f}"
 )
-st.markdown(
-    t(
-        "dot_text",
-        query_token=tokens[query],
-        key_token=tokens[key],
-        positive=f"{d.positive:.2f}",
-        negative=f"{-d.negative:.2f}",
-    )
-)
+st.markdown(t("dot_text", query_token=tokens[query], key_token=tokens[key], positive=f"{d.positive:.2f}",
+              negative=f"{-d.negative:.2f}"))  # fmt: skip
 step(5, "scaled", rf"S / \sqrt{{d_k}} = S / \sqrt{{{s.d_k}}} = S / {s.d_k**0.5:.3f}", dk=s.d_k)
 show(s.scaled, tokens, tokens, "scaled", outline=(query, key))
 mask_formula = rf"M_j = \begin{{cases}} 0 & {tex('real_token')} \\ -\infty & {tex('padding')} \end{{cases}}"
