@@ -325,7 +325,7 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
     z = dot["data"][0]["z"]
     rows = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(3, -1) if "bdata" in z else np.array(z)
     assert np.allclose(rows, np.stack([s.q[3], s.k[4], s.q[3] * s.k[4]]), atol=1e-6)
-    assert any("**this**'s query and **movie**'s key" in m.value.replace("\\", "") for m in at.markdown)
+    assert any("the query of **this** and the key of **movie**" in m.value.replace("\\", "") for m in at.markdown)
     # that cell is framed in S, in S/√d_k and in the softmax weights
     framed = [c["layout"]["shapes"][0] for c in map(json.loads, (c.proto.spec for c in at.get("plotly_chart")))
               if c["layout"].get("shapes")]  # fmt: skip
