@@ -22,8 +22,8 @@ from pages.common import (
     inspect_ui,
     layer_titles,
     model_banner,
+    pick,
     remember_widget_state,
-    seed_choice,
     sentence_ui,
     t,
     t_plain,
@@ -48,9 +48,7 @@ if result is not None:
                                                       key="attention_view", on_change="rerun")  # fmt: skip
     if tab_layer.open:
         with tab_layer:
-            layers = seed_choice("attention_layer", range(cfg.n_layers), cfg.n_layers - 1)
-            layer = st.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
-                                         key="attention_layer") or 0  # fmt: skip
+            layer = pick(st, t("layer"), layer_titles(cfg.n_layers), "attention_layer", cfg.n_layers - 1)
             st.markdown(t("heads_explain"))
             weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
             st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
@@ -59,12 +57,8 @@ if result is not None:
         with tab_lines:
             st.markdown(t("lines_explain"))
             c1, c2 = st.columns(2)
-            layers = seed_choice("lines_layer", range(cfg.n_layers), cfg.n_layers - 1)
-            layer_l = c1.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
-                                           key="lines_layer") or 0  # fmt: skip
-            heads = seed_choice("lines_head", range(cfg.n_heads), 0)
-            head_l = c2.segmented_control(t("head"), heads, format_func=head_titles(cfg.n_heads).__getitem__,
-                                          key="lines_head") or 0  # fmt: skip
+            layer_l = pick(c1, t("layer"), layer_titles(cfg.n_layers), "lines_layer", cfg.n_layers - 1)
+            head_l = pick(c2, t("head"), head_titles(cfg.n_heads), "lines_head", 0)
             weights = result.trace.layers[layer_l].steps.weights[0, head_l]  # (T, T)
             st.plotly_chart(attention_lines(weights, result.tokens, t("query_axis"), t("key_token")), width="stretch",
                             key="lines_figure")  # fmt: skip
@@ -77,9 +71,7 @@ if result is not None:
     if tab_cls.open:
         with tab_cls:
             st.markdown(t(f"cls_explain_{cfg.pooling}"))
-            layers = seed_choice("cls_layer", range(cfg.n_layers), cfg.n_layers - 1)
-            layer_c = st.segmented_control(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__,
-                                           key="cls_layer") or 0  # fmt: skip
+            layer_c = pick(st, t("layer"), layer_titles(cfg.n_layers), "cls_layer", cfg.n_layers - 1)
             cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
             # The title above the figure, not in it: on a phone the keys' labels stand upright and
             # Plotly pushed the axis title up into a title of its own (tests/test_browser.py).

@@ -341,3 +341,10 @@ def head_titles(n_heads: int) -> list[str]:
 
 def layer_titles(n_layers: int) -> list[str]:
     return [t("layer_n", n=i) for i in range(n_layers)]
+
+
+def pick(where, label: str, titles: list[str], key: str, default: int) -> int:
+    """One of a model's layers or heads (``titles``), as a row of buttons in ``where``, remembered
+    under ``key``. A click on the chosen button clears the control; that reads as the first one."""
+    options = seed_choice(key, range(len(titles)), default)
+    return where.segmented_control(label, options, format_func=titles.__getitem__, key=key) or 0
