@@ -18,6 +18,19 @@ TITLES = {
 }
 
 
+def plotly_specs(at) -> list[dict]:
+    """Every Plotly figure the page sent, as the browser receives it."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def plotly_array(value) -> np.ndarray:
+    """A figure's array as Plotly sends it: a numpy array becomes a typed array in base64."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value.get("shape", -1)).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"]).reshape(shape)
+    return np.array(value)
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_every_page_renders_in_both_languages(lang):
     at = new_app(lang)
@@ -187,14 +200,11 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     probes = next(s for s in at.selectbox if s.label == "Probe sentence")  # the sentences as written
     assert probes.options == PROBE_SENTENCES["en"]
     # the animation of the first probe's attention: one frame per snapshot, the last layer's head 0
-    history = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "frames" in json.loads(c.proto.spec))
+    history = next(spec for spec in plotly_specs(at) if "frames" in spec)
     snapshots = run.view().snapshots
     assert [f["name"] for f in history["frames"]] == [str(s.step) for s in snapshots]
     for frame, snap in zip(history["frames"], snapshots):
-        z = frame["data"][0]["z"]  # as Plotly sends a numpy array: a typed array in base64
-        if isinstance(z, dict):
-            z = np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape([int(n) for n in z["shape"].split(",")])
-        assert np.allclose(z, snap.weights[0][-1][0], atol=1e-6)
+        assert np.allclose(plotly_array(frame["data"][0]["z"]), snap.weights[0][-1][0], atol=1e-6)
 
 
 def test_strings_are_complete_in_both_languages():
@@ -320,15 +330,13 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
     assert at.selectbox(key="steps_key").value == int(s.scores[3].argmax())
     at.selectbox(key="steps_key").set_value(4).run()  # "movie"
     assert any("S_{3,4} = " in f.value and f"= {float(s.scores[3, 4]):.4f}" in f.value for f in at.latex)
-    dot = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-               if json.loads(c.proto.spec)["layout"]["yaxis"].get("ticktext") == ["Q: this", "K: movie", "Q × K"])  # fmt: skip
-    z = dot["data"][0]["z"]
-    rows = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(3, -1) if "bdata" in z else np.array(z)
+    dot = next(spec for spec in plotly_specs(at)
+               if spec["layout"]["yaxis"].get("ticktext") == ["Q: this", "K: movie", "Q × K"])  # fmt: skip
+    rows = plotly_array(dot["data"][0]["z"])
     assert np.allclose(rows, np.stack([s.q[3], s.k[4], s.q[3] * s.k[4]]), atol=1e-6)
     assert any("the query of **this** and the key of **movie**" in m.value.replace("\\", "") for m in at.markdown)
     # that cell is framed in S, in S/√d_k and in the softmax weights
-    framed = [c["layout"]["shapes"][0] for c in map(json.loads, (c.proto.spec for c in at.get("plotly_chart")))
-              if c["layout"].get("shapes")]  # fmt: skip
+    framed = [spec["layout"]["shapes"][0] for spec in plotly_specs(at) if spec["layout"].get("shapes")]
     assert len(framed) == 3 and all((f["x0"], f["x1"], f["y0"], f["y1"]) == (3.5, 4.5, 2.5, 3.5) for f in framed)
 
 
@@ -336,7 +344,7 @@ def test_the_what_if_bars_share_one_scale():
     """Without √d_k the softmax is peakier; both bar charts use one value axis, so the bars compare."""
     at = open_page(new_app(), "pages/step_by_step.py")
     next(t for t in at.toggle if t.label == "Without the √d_k scaling").set_value(True).run()
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    charts = plotly_specs(at)
     bars = [c for c in charts if "weights for the query" in c["layout"]["title"]["text"]]
     assert len(bars) == 2
     model_row, what_if_row = (max(c["data"][0]["y"]) for c in bars)
