@@ -163,17 +163,31 @@ def bench_throughput(quick: bool, device: torch.device, batch_size: int | None =
         faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / len(batches))
         torch.manual_seed(train_cfg.seed)
         reference.append(reference_steps(ReferenceClassifier(model_cfg), data, batches, train_cfg, device))
-    ours_sps, ref_sps = statistics.median(ours), statistics.median(reference)
+    return {
+        **summarise_rounds(ours, reference, peaks, flops_per_sample),
+        "page_faults_per_step": statistics.median(faults),
+    }
+
+
+def summarise_rounds(ours: list[float], reference: list[float], peaks: list[float], flops_per_sample: float) -> dict:
+    """The throughput ratio and MFU of interleaved rounds (samples/s, samples/s, peak FLOP/s each).
+
+    Each is the median of the rounds' own figures: a round pairs our trainer with the reference and
+    the peak measured seconds apart, where the medians of the columns may come from rounds a minute
+    apart on a machine whose speed drifts.
+    """
+    ratios = [o / r for o, r in zip(ours, reference, strict=True)]
+    mfus = [o * flops_per_sample / p for o, p in zip(ours, peaks, strict=True)]
+    ours_sps = statistics.median(ours)
     return {
         "samples_per_second": ours_sps,
-        "reference_samples_per_second": ref_sps,
-        "throughput_ratio_vs_torch_encoder": ours_sps / ref_sps,
-        "throughput_ratio_rounds": [round(o / r, 3) for o, r in zip(ours, reference, strict=True)],
-        "page_faults_per_step": statistics.median(faults),
+        "reference_samples_per_second": statistics.median(reference),
+        "throughput_ratio_vs_torch_encoder": statistics.median(ratios),
+        "throughput_ratio_rounds": [round(r, 3) for r in ratios],
         "model_tflops": ours_sps * flops_per_sample / 1e12,
         "peak_matmul_tflops": statistics.median(peaks) / 1e12,
-        "mfu": statistics.median(o * flops_per_sample / p for o, p in zip(ours, peaks, strict=True)),
-        "mfu_rounds": [round(o * flops_per_sample / p, 3) for o, p in zip(ours, peaks, strict=True)],
+        "mfu": statistics.median(mfus),
+        "mfu_rounds": [round(m, 3) for m in mfus],
     }
 
 
@@ -301,7 +315,8 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
             run.view()
             time.sleep(0.5)
         worker.append(run.view().done.samples_per_second)
-    return {"streaming_overhead_ratio": statistics.median(worker) / statistics.median(bare),
+    ratios = [w / b for w, b in zip(worker, bare, strict=True)]  # each round pairs the two, as for the throughput
+    return {"streaming_overhead_ratio": statistics.median(ratios), "streaming_overhead_rounds": [round(r, 3) for r in ratios],
             "streaming_main_thread_openmp_released": released}  # fmt: skip
 
 
