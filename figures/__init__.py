@@ -72,7 +72,6 @@ def heatmap(
     matrix,
     x_labels: Sequence[str],
     y_labels: Sequence[str],
-    title: str = "",
     x_title: str = "",
     y_title: str = "",
     signed: bool = False,
@@ -84,7 +83,8 @@ def heatmap(
     """One annotated heatmap; hover shows the row token, the column token and the exact value.
 
     -inf (a masked score) is drawn as an empty cell and written as −∞. ``outline`` (row, column)
-    draws a frame around one cell: the number the page is talking about.
+    draws a frame around one cell: the number the page is talking about. It has no title of its
+    own: the page writes one above it, where upright top-axis labels cannot run into it.
     """
     z = _array(matrix)
     rows, cols = z.shape
@@ -128,10 +128,8 @@ def heatmap(
         trace.update(zmid=0, zmin=-bound, zmax=bound)
     row_px = 48 if rows <= 16 else max(6, 720 // rows)
     layout = dict(
-        # At the top of the figure: Plotly's default puts a title mid-margin, over the top axis' title.
-        title=dict(text=safe(title), yref="container", y=1, yanchor="top", pad=dict(t=14)),
         font=FONT,
-        margin=dict(l=10, r=10, t=110 if title else 60, b=10),
+        margin=dict(l=10, r=10, t=60, b=10),
         height=height or max(220, row_px * rows + 130),
         xaxis=xaxis,
         yaxis=dict(tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"),
@@ -481,8 +479,8 @@ def confusion_matrix(label_names: Sequence[str], true: Sequence[int], predicted:
     counts = [[0] * n for _ in range(n)]
     for t, p in zip(true, predicted):
         counts[t][p] += 1
-    return heatmap(counts, label_names, label_names, title=titles["title"], x_title=titles["predicted"],
-                   y_title=titles["true"], digits=0, height=120 + 60 * n)  # fmt: skip
+    return heatmap(counts, label_names, label_names, x_title=titles["predicted"], y_title=titles["true"], digits=0,
+                   height=70 + 60 * n)  # fmt: skip
 
 
 def architecture_dot(n_layers: int, d_model: int, n_heads: int, d_ff: int, pooling: str, n_classes: int,

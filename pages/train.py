@@ -255,8 +255,9 @@ if view.checkpoint is not None and not view.active:
     predicted = st.session_state["predictions"]
     if len(predicted) == len(data.valid):
         left, right = st.columns([2, 3])
-        titles = {"title": t("confusion_title"), "predicted": t("predicted"), "true": t("true_label")}
+        titles = {"predicted": t("predicted"), "true": t("true_label")}
         shown = list(class_names(ckpt.label_names).values())
+        left.markdown(f"**{t('confusion_title')}**")
         left.plotly_chart(confusion_matrix(shown, data.valid.labels, predicted, titles), width="stretch")
         wrong = [(text, shown[y], shown[p])
                  for text, y, p in zip(data.valid.texts, data.valid.labels, predicted) if y != p]  # fmt: skip

@@ -345,7 +345,7 @@ def test_the_what_if_bars_share_one_scale():
     at = open_page(new_app(), "pages/step_by_step.py")
     next(t for t in at.toggle if t.label == "Without the √d_k scaling").set_value(True).run()
     charts = plotly_specs(at)
-    bars = [c for c in charts if "weights for the query" in c["layout"]["title"]["text"]]
+    bars = [c for c in charts if "weights for the query" in c["layout"].get("title", {}).get("text", "")]
     assert len(bars) == 2
     model_row, what_if_row = (max(c["data"][0]["y"]) for c in bars)
     assert what_if_row > model_row  # the change is visible in the bars

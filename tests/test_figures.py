@@ -215,10 +215,10 @@ def test_the_training_loss_is_also_drawn_smoothed():
 
 
 def test_confusion_matrix_counts():
-    fig = confusion_matrix(
-        ["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"title": "", "predicted": "p", "true": "t"}
-    )
+    fig = confusion_matrix(["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"predicted": "p", "true": "t"})
     assert [list(row) for row in fig.data[0].z] == [[1, 1], [1, 2]]
+    # no title inside the figure, where upright class names on its top axis would run into it
+    assert fig.layout.title.text is None and fig.layout.xaxis.side == "top"
 
 
 def test_architecture_uses_the_models_sizes():
