@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from model.config import ModelConfig
-from model.transformer import MultiHeadAttention, TransformerClassifier, attention
+from model.transformer import MultiHeadAttention, TransformerClassifier, attention, softmax_over_keys
 
 TOL = 1e-5
 
@@ -29,6 +29,24 @@ def test_attention_function_equals_scaled_dot_product_attention():
     # and the intermediates are what their names say
     assert torch.allclose(steps.scores, q @ k.transpose(-2, -1), atol=TOL)
     assert torch.allclose(steps.scaled, steps.scores / 8**0.5, atol=TOL)
+
+
+@pytest.mark.parametrize("T", range(1, 21))
+def test_softmax_over_keys_is_torch_softmax_at_every_length(T):
+    """Rows of 5 to 15 keys are padded to 16 with -inf on the CPU (a faster kernel): the weights and
+    their gradients are still torch.softmax's, masked keys still get exactly 0, every row sums to 1."""
+    torch.manual_seed(T)
+    scores = (3 * torch.randn(4, 3, T, T)).requires_grad_()
+    masked = scores.masked_fill(torch.rand(4, 1, 1, T) < 0.3, float("-inf"))
+    masked = masked.masked_fill(torch.arange(T) == 0, 0.0)  # one real key in every row, as [CLS] is
+    ours = softmax_over_keys(masked)
+    theirs = torch.softmax(masked, dim=-1)
+    assert ours.shape == theirs.shape and (ours - theirs).abs().max() < 1e-6
+    assert torch.equal(ours == 0, theirs == 0) and torch.allclose(ours.sum(-1), torch.ones(4, 3, T))
+    upstream = torch.randn(4, 3, T, T)
+    (grad_ours,) = torch.autograd.grad(ours, scores, upstream, retain_graph=True)
+    (grad_theirs,) = torch.autograd.grad(theirs, scores, upstream)
+    assert (grad_ours - grad_theirs).abs().max() < 1e-6
 
 
 @pytest.mark.parametrize("n_heads", [1, 2, 4])
