@@ -60,14 +60,6 @@ def _distinct(labels: Sequence[str]) -> list[str]:
     return out
 
 
-def _pairs(ys: Sequence[str], xs: Sequence[str]) -> np.ndarray:
-    """customdata for hover: [row token, column token] for every cell, as one numpy array."""
-    grid = np.empty((len(ys), len(xs), 2), dtype=object)
-    grid[:, :, 0] = np.asarray(ys, dtype=object)[:, None]
-    grid[:, :, 1] = np.asarray(xs, dtype=object)[None, :]
-    return grid
-
-
 def heatmap(
     matrix,
     x_labels: Sequence[str],
@@ -112,13 +104,16 @@ def heatmap(
         xaxis.update(type="category")
     elif cols <= 16:
         xaxis.update(tickvals=list(range(cols)), ticktext=xs)
+    # Rows are categories too, so that hover names a cell by its row and column labels themselves:
+    # a customdata array of label pairs for every cell took a third of the time to build the
+    # figures of a page (Plotly copies it element by element, several times).
+    y = _distinct(ys)
     trace = dict(
         type="heatmap",
         z=shown,
         x=x,
-        y=np.arange(rows),
-        customdata=_pairs(ys, xs),
-        hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra></extra>",
+        y=y,
+        hovertemplate="%{y} → %{x}<br>%{z:.6f}<extra></extra>",
         colorscale=SIGNED_SCALE if signed else ATTENTION_SCALE,
         showscale=True,
     )
@@ -132,7 +127,7 @@ def heatmap(
         margin=dict(l=10, r=10, t=60, b=10),
         height=height or max(220, row_px * rows + 130),
         xaxis=xaxis,
-        yaxis=dict(tickvals=list(range(0, rows, y_every)), ticktext=ys[::y_every], title=y_title, autorange="reversed"),
+        yaxis=dict(type="category", tickvals=y[::y_every], ticktext=ys[::y_every], title=y_title, autorange="reversed"),
     )
     if outline is not None:
         r, c = outline
@@ -169,8 +164,6 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
     labels = [safe(t) for t in tokens]
     keys = _distinct(labels)
     T = len(tokens)
-    pairs = _pairs(labels, labels)
-    ticks = list(range(T))
     # Heights in pixels, then as fractions of the plotting area: below each row its column labels
     # (slanted at 60°, about 7 px a character, twice that for a Chinese one), then the next row's titles.
     row_px = 28 * T
@@ -190,9 +183,8 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
             x_domain = [max(0.0, x0), min(1.0, x0 + width)]  # clamped: float rounding may step outside [0, 1]
             y_domain = [max(0.0, y1 - height), min(1.0, y1)]
             traces.append(dict(
-                type="heatmap", z=grid[r][c], x=keys, y=np.arange(T), coloraxis="coloraxis",
-                customdata=pairs, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                hovertemplate="%{customdata[0]} → %{customdata[1]}<br>%{z:.6f}<extra>"
+                type="heatmap", z=grid[r][c], x=keys, y=keys, coloraxis="coloraxis", xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}", hovertemplate="%{y} → %{x}<br>%{z:.6f}<extra>"
                               + " · ".join(lines) + "</extra>",
             ))  # fmt: skip
             # Keys as categories with automatic ticks: Plotly labels every key while the labels fit
@@ -201,8 +193,8 @@ def _grid(grid: list[list[np.ndarray]], tokens, titles: list[list[tuple[str, ...
             layout[f"xaxis{suffix}"] = dict(domain=x_domain, anchor=f"y{suffix}", type="category", tickangle=-60,
                                             tickfont=dict(size=12), ticks="")  # fmt: skip
             # Only the first column names the query tokens; the others share its rows.
-            layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", tickvals=ticks, ticktext=labels,
-                                            showticklabels=c == 0, ticks="", autorange="reversed")  # fmt: skip
+            layout[f"yaxis{suffix}"] = dict(domain=y_domain, anchor=f"x{suffix}", type="category", tickvals=keys,
+                                            ticktext=labels, showticklabels=c == 0, ticks="", autorange="reversed")  # fmt: skip
             annotations.append(dict(text="<br>".join(lines), x=x0 + width / 2, y=y1, xref="paper", yref="paper",
                                     xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14)))  # fmt: skip
     top_px = 24 + title_px + (40 if title else 0)

@@ -38,7 +38,8 @@ def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
     assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.ticktext == tuple(tokens)
     assert len(set(trace.x)) == 4 and [x.rstrip("\u200b") for x in trace.x] == tokens  # and its own column
     assert torch.allclose(torch.tensor(trace.z), w)
-    assert list(trace.customdata[1][2]) == ["the", "film"]  # hover: query -> key
+    assert [y.rstrip("\u200b") for y in trace.y] == tokens and len(set(trace.y)) == 4  # and its own row
+    assert trace.hovertemplate.startswith("%{y} → %{x}")  # hover names the cell: query -> key
 
 
 def test_numbers_are_written_in_the_cells_only_where_they_can_be_read():
