@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,15 +181,26 @@ def restore_widget_state() -> None:
             st.session_state[key] = value
 
 
-def seed_choice(key: str, options, default):
+def seed_choice(key: str, options, default, labels: Sequence[str] | None = None):
     """Seed a persistent choice before its widget: the default, or a remembered value still valid.
 
     (A layer remembered from a 4-layer model does not exist in a 2-layer one.) Widgets seeded
     this way take no value=/index=/default= of their own, as Streamlit asks.
+
+    ``labels``: what the widget shows for its options, where that can change under a kept value
+    (another sentence's tokens, another language). A selectbox would go on showing the label it
+    was drawn with ("2: love" once token 2 of the new sentence is "film", "layer 0" in Chinese)
+    though its value is right (streamlit#13788); the value set again from here redraws its label.
     """
-    if st.session_state.get(key) not in list(options):
+    options = list(options)
+    if st.session_state.get(key) not in options:
         st.session_state[key] = default
-    return list(options)
+    if labels is not None:
+        drawn = f"_labels_{key}"
+        if st.session_state.get(drawn, labels) != list(labels):
+            st.session_state[key] = st.session_state[key]
+        st.session_state[drawn] = list(labels)
+    return options
 
 
 def remember_widget_state() -> None:

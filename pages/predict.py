@@ -52,8 +52,9 @@ else:
 st.divider()
 st.subheader(t("compare_title"))
 st.markdown(t("compare_intro"))
-layers = seed_choice("compare_layer", range(cfg.n_layers), cfg.n_layers - 1)
-layer = st.selectbox(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__, key="compare_layer")
+layer_names = layer_titles(cfg.n_layers)
+layers = seed_choice("compare_layer", range(cfg.n_layers), cfg.n_layers - 1, layer_names)
+layer = st.selectbox(t("layer"), layers, format_func=layer_names.__getitem__, key="compare_layer")
 left, right = st.columns(2)
 for column, key in ((left, "compare_a"), (right, "compare_b")):
     with column:

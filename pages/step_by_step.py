@@ -31,10 +31,14 @@ if result is None:
     st.stop()
 tokens = result.tokens
 c1, c2, c3 = st.columns(3)
-layers, heads = seed_choice("steps_layer", range(cfg.n_layers), 0), seed_choice("steps_head", range(cfg.n_heads), 0)
-layer = c1.selectbox(t("layer"), layers, format_func=layer_titles(cfg.n_layers).__getitem__, key="steps_layer")
-head = c2.selectbox(t("head"), heads, format_func=head_titles(cfg.n_heads).__getitem__, key="steps_head")
-query = c3.selectbox(t("query_token"), range(len(tokens)), format_func=lambda i: f"{i}: {tokens[i]}", key="steps_query")
+layer_names, head_names = layer_titles(cfg.n_layers), head_titles(cfg.n_heads)
+token_names = [f"{i}: {token}" for i, token in enumerate(tokens)]  # by position: a token may come twice
+layers = seed_choice("steps_layer", range(cfg.n_layers), 0, layer_names)
+heads = seed_choice("steps_head", range(cfg.n_heads), 0, head_names)
+queries = seed_choice("steps_query", range(len(tokens)), 0, token_names)
+layer = c1.selectbox(t("layer"), layers, format_func=layer_names.__getitem__, key="steps_layer")
+head = c2.selectbox(t("head"), heads, format_func=head_names.__getitem__, key="steps_head")
+query = c3.selectbox(t("query_token"), queries, format_func=token_names.__getitem__, key="steps_query")
 s = head_steps(result, ckpt.model, layer, head, query)
 as_tables = st.toggle(t("show_tables"), help=t("show_tables_help"))
 dims = [f"{i}" for i in range(cfg.d_model)]
@@ -77,10 +81,8 @@ for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
         show(matrix, dh, tokens, name)
 step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}")
 scores_figure = st.empty()  # drawn once the key is chosen, with the (query, key) cell framed
-keys = seed_choice("steps_key", range(len(tokens)), int(s.scores[query].argmax()))
-key = st.selectbox(
-    t("dot_key"), keys, format_func=lambda j: f"{j}: {tokens[j]}", key="steps_key", help=t("dot_key_help")
-)
+keys = seed_choice("steps_key", range(len(tokens)), int(s.scores[query].argmax()), token_names)
+key = st.selectbox(t("dot_key"), keys, format_func=token_names.__getitem__, key="steps_key", help=t("dot_key_help"))
 with scores_figure.container():
     show(s.scores, tokens, tokens, "scores", outline=(query, key))
 d = dot_product(s, query, key)

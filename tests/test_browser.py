@@ -180,6 +180,35 @@ def test_typing_a_sentence_changes_the_heatmaps(page, server):
     page.screenshot(path=str(ARTIFACTS / "en-attention-typed.png"), full_page=True)
 
 
+def test_the_choices_are_relabelled_when_the_sentence_or_the_language_changes(page, server):
+    """A selectbox keeps its value (token 2, layer 0) when the sentence or the language changes, and
+    its label must follow: Streamlit went on showing "2: love" for the new sentence's token 2,
+    "film", and "layer 0" in Chinese (streamlit#13788)."""
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+
+    tokenizer = load(ASSETS_CHECKPOINT).tokenizer
+    shown = lambda: [e.input_value() for e in page.locator("[data-testid='stSelectbox'] input").all()]  # noqa: E731
+    open_page(page, server, "step_by_step")
+    layer, head, query, key = shown()
+    tokens = tokenizer.encode("I love this movie!", 64).tokens
+    assert (layer, head, query) == ("layer 0", "head 0", "0: [CLS]") and key in [
+        f"{i}: {w}" for i, w in enumerate(tokens)
+    ]
+    position = int(key.split(":")[0])
+    box = page.get_by_role("textbox", name="Your sentence")
+    box.fill("the film was good but the end was slow")
+    box.press("Enter")
+    tokens = tokenizer.encode("the film was good but the end was slow", 64).tokens
+    expected = f"{position}: {tokens[position]}"
+    page.wait_for_function(f"() => [...document.querySelectorAll(\"[data-testid='stSelectbox'] input\")]"
+                           f".some(e => e.value === {expected!r})", timeout=30_000)  # fmt: skip
+    assert shown() == ["layer 0", "head 0", "0: [CLS]", expected]
+    page.get_by_role("radio", name="简体中文").click()
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stSelectbox'] input\")]"
+                           ".some(e => e.value === '第 0 层')", timeout=30_000)  # fmt: skip
+    assert shown()[:2] == ["第 0 层", "头 0"]
+
+
 def test_the_token_to_token_tab_draws_a_heads_lines(page, server):
     open_page(page, server, "attention")
     page.get_by_role("tab", name="Token to token").click()
