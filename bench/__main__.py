@@ -302,11 +302,16 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
     tokenizer = Tokenizer.train(ds.train.texts, train_cfg.vocab_size)
     cfg = with_vocab(model_cfg, tokenizer.vocab_size, 2)
     bare, worker = [], []
-    for _ in range(2 if quick else 3):
+    released = False
+
+    def bare_run():
         torch.manual_seed(0)
         bare.append(
             list(train(TransformerClassifier(cfg), tokenizer, ds.train, ds.valid, train_cfg))[-1].samples_per_second
         )
+
+    def worker_run():
+        nonlocal released
         released = release_openmp_team()
         run = TrainingRun()
         run.start(ds.train, ds.valid, model_cfg, train_cfg, PROBE_SENTENCES["en"])
@@ -315,6 +320,10 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
             run.view()
             time.sleep(0.5)
         worker.append(run.view().done.samples_per_second)
+
+    for i in range(2 if quick else 5):  # each round a pair, in ABBA order: a drift in speed favours neither
+        for measure in (bare_run, worker_run) if i % 2 == 0 else (worker_run, bare_run):
+            measure()
     ratios = [w / b for w, b in zip(worker, bare, strict=True)]  # each round pairs the two, as for the throughput
     return {"streaming_overhead_ratio": statistics.median(ratios), "streaming_overhead_rounds": [round(r, 3) for r in ratios],
             "streaming_main_thread_openmp_released": released}  # fmt: skip
