@@ -169,25 +169,30 @@ def bench_throughput(quick: bool, device: torch.device, batch_size: int | None =
     }
 
 
-def summarise_rounds(ours: list[float], reference: list[float], peaks: list[float], flops_per_sample: float) -> dict:
-    """The throughput ratio and MFU of interleaved rounds (samples/s, samples/s, peak FLOP/s each).
+def median_of_rounds(numerators: list[float], denominators: list[float]) -> tuple[float, list[float]]:
+    """The median of the rounds' own ratios, and each round's ratio (to 3 decimals).
 
-    Each is the median of the rounds' own figures: a round pairs our trainer with the reference and
-    the peak measured seconds apart, where the medians of the columns may come from rounds a minute
-    apart on a machine whose speed drifts.
+    A round measures both sides seconds apart; the medians of the two columns may come from rounds
+    a minute apart on a machine whose speed drifts, so they are not divided by each other.
     """
-    ratios = [o / r for o, r in zip(ours, reference, strict=True)]
-    mfus = [o * flops_per_sample / p for o, p in zip(ours, peaks, strict=True)]
+    ratios = [n / d for n, d in zip(numerators, denominators, strict=True)]
+    return statistics.median(ratios), [round(r, 3) for r in ratios]
+
+
+def summarise_rounds(ours: list[float], reference: list[float], peaks: list[float], flops_per_sample: float) -> dict:
+    """The throughput ratio and MFU of interleaved rounds (samples/s, samples/s, peak FLOP/s each)."""
+    ratio, ratio_rounds = median_of_rounds(ours, reference)
+    mfu, mfu_rounds = median_of_rounds([o * flops_per_sample for o in ours], peaks)
     ours_sps = statistics.median(ours)
     return {
         "samples_per_second": ours_sps,
         "reference_samples_per_second": statistics.median(reference),
-        "throughput_ratio_vs_torch_encoder": statistics.median(ratios),
-        "throughput_ratio_rounds": [round(r, 3) for r in ratios],
+        "throughput_ratio_vs_torch_encoder": ratio,
+        "throughput_ratio_rounds": ratio_rounds,
         "model_tflops": ours_sps * flops_per_sample / 1e12,
         "peak_matmul_tflops": statistics.median(peaks) / 1e12,
-        "mfu": statistics.median(mfus),
-        "mfu_rounds": [round(m, 3) for m in mfus],
+        "mfu": mfu,
+        "mfu_rounds": mfu_rounds,
     }
 
 
@@ -324,8 +329,8 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
     for i in range(2 if quick else 5):  # each round a pair, in ABBA order: a drift in speed favours neither
         for measure in (bare_run, worker_run) if i % 2 == 0 else (worker_run, bare_run):
             measure()
-    ratios = [w / b for w, b in zip(worker, bare, strict=True)]  # each round pairs the two, as for the throughput
-    return {"streaming_overhead_ratio": statistics.median(ratios), "streaming_overhead_rounds": [round(r, 3) for r in ratios],
+    ratio, rounds = median_of_rounds(worker, bare)
+    return {"streaming_overhead_ratio": ratio, "streaming_overhead_rounds": rounds,
             "streaming_main_thread_openmp_released": released}  # fmt: skip
 
 
