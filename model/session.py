@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from .baseline import baseline_metrics
 from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig, to_dict, with_vocab
 from .data import Dataset
@@ -190,7 +191,10 @@ class TrainingRun:
                         self.snapshots.append(record)
                     elif isinstance(record, DoneRecord):
                         self.done = record
+            # Beside every finished model, the honest rival: word counting on the same split (a second or two).
+            baseline = baseline_metrics(train_set, valid_set) if self.done.steps else None
             meta: dict[str, Any] = {
+                "baseline": baseline,
                 "training": to_dict(train_cfg),
                 "dataset": {"description": description, "n_train": len(train_set), "n_valid": len(valid_set),
                             "label_counts": train_set.label_counts()},

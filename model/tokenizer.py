@@ -4,12 +4,15 @@ WordPiece by default (BERT's), BPE selectable. Text is normalized as BERT does (
 characters removed, a space put around every CJK character so Chinese splits into characters),
 split on whitespace and punctuation, then into sub-words. Every encoding starts with ``[CLS]``;
 ``[PAD]`` fills batches and ``[UNK]`` stands for anything the vocabulary cannot spell. The file
-on disk is the library's own ``tokenizer.json``.
+on disk is the library's own ``tokenizer.json``. ``read`` and ``coverage`` say how much of a text,
+or of a whole data set, the vocabulary holds as whole words.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,12 @@ from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
 
 PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
 SPECIAL_TOKENS = [PAD, UNK, CLS]  # ids 0, 1, 2 in that order
+
+
+# A text is "mostly unreadable" when more than half of its words are not whole vocabulary tokens
+# (split into ##pieces, or [UNK]): most of what the model then sees are fragments it learned little
+# about, or nothing at all, so its prediction says more about its vocabulary than about the text.
+MOSTLY_UNREADABLE = 0.5
 
 
 class TokenizerError(ValueError):
@@ -137,6 +146,113 @@ class Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.backend.decode(list(ids), skip_special_tokens=True)
+
+    # ---- how well the vocabulary reads a text -------------------------------------------------
+    def read(self, text: str) -> Reading:
+        """Each word of ``text``: a whole vocabulary token, ##pieces, or unknown."""
+        return self.read_batch([text])[0]
+
+    def read_batch(self, texts: Sequence[str]) -> list[Reading]:
+        """``read`` for many texts, encoded in one batch. The whole text is read, however long."""
+        out = []
+        for text, enc in zip(texts, self.backend.encode_batch(list(texts), add_special_tokens=False)):
+            ids, tokens, offsets = enc.ids, enc.tokens, enc.offsets  # each access builds a new list
+            spans: dict[int, list[int]] = {}  # word number -> its tokens' positions, in order
+            for position, word in enumerate(enc.word_ids):
+                if word is not None:
+                    spans.setdefault(word, []).append(position)
+            words = []
+            for positions in spans.values():
+                written = text[offsets[positions[0]][0] : offsets[positions[-1]][1]]
+                if not _is_punctuation(written):
+                    unknown = any(ids[p] == self.unk_id for p in positions)
+                    status = "unknown" if unknown else "whole" if len(positions) == 1 else "pieces"
+                    words.append(WordReading(word=written, tokens=tuple(tokens[p] for p in positions), status=status))
+            out.append(Reading(words))
+        return out
+
+    def coverage(self, texts: Sequence[str], n_examples: int = 8) -> Coverage:
+        """How much of ``texts`` (every running word, repeats included) the vocabulary holds whole,
+        with the ``n_examples`` most frequent words it reads only in pieces, and not at all."""
+        counts = Counter()
+        missed = {"pieces": Counter(), "unknown": Counter()}  # (lowercased word, its tokens) -> occurrences
+        for reading in self.read_batch(texts):
+            for w in reading.words:
+                counts[w.status] += 1
+                if w.status != "whole":
+                    missed[w.status][w.word.lower(), w.tokens] += 1
+
+        def frequent(status: str) -> list[WordCount]:
+            top = missed[status].most_common(n_examples)
+            return [WordCount(word=word, tokens=tokens, count=n) for (word, tokens), n in top]
+
+        return Coverage(
+            whole=counts["whole"],
+            pieces=counts["pieces"],
+            unknown=counts["unknown"],
+            frequent_pieces=frequent("pieces"),
+            frequent_unknown=frequent("unknown"),
+        )
+
+
+@dataclass(frozen=True)
+class WordReading:
+    """One word of a text as the vocabulary reads it."""
+
+    word: str  # as written in the text
+    tokens: tuple[str, ...]  # the tokens it became: ("movie",), ("r", "##ude"), ("[UNK]",)
+    status: str  # "whole" (one vocabulary token), "pieces" (several ##pieces) or "unknown" (has an [UNK])
+
+
+@dataclass
+class Reading:
+    """A text's words as the tokenizer's normaliser and pre-tokenizer split it, each as the vocabulary
+    reads it. A Chinese character is a word of its own; punctuation marks are not words."""
+
+    words: list[WordReading]
+
+    @property
+    def unreadable(self) -> list[WordReading]:
+        """The words the model reads only in pieces or not at all, in the text's order."""
+        return [w for w in self.words if w.status != "whole"]
+
+    @property
+    def mostly_unreadable(self) -> bool:
+        return len(self.unreadable) > MOSTLY_UNREADABLE * len(self.words)
+
+
+@dataclass(frozen=True)
+class WordCount:
+    word: str  # lowercased, as the vocabulary sees it
+    tokens: tuple[str, ...]
+    count: int  # how often it occurs in the texts
+
+
+@dataclass
+class Coverage:
+    """A vocabulary's coverage of many texts, counted over running words (a word twice counts twice)."""
+
+    whole: int
+    pieces: int
+    unknown: int
+    frequent_pieces: list[WordCount]  # the most frequent words read only in pieces, most frequent first
+    frequent_unknown: list[WordCount]  # the same for words with an [UNK]
+
+    @property
+    def words(self) -> int:
+        return self.whole + self.pieces + self.unknown
+
+    def share(self, status: str) -> float:
+        """The fraction of running words with this status ("whole", "pieces" or "unknown"); 0 for no words."""
+        return getattr(self, status) / self.words if self.words else 0.0
+
+
+def _is_punctuation(word: str) -> bool:
+    """Punctuation as BERT's pre-tokenizer splits it off: any ASCII character that is not a letter or
+    digit, and Unicode punctuation (，。！ too)."""
+    if word[:1].isalnum():  # most words: no need to look further
+        return False
+    return all((ch.isascii() and not ch.isalnum()) or unicodedata.category(ch).startswith("P") for ch in word)
 
 
 def _canonical_ids(backend: HFTokenizer) -> HFTokenizer:

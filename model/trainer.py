@@ -212,6 +212,17 @@ def bucketed_batches(lengths: Tensor, batch_size: int, generator: torch.Generato
     return [batches[i] for i in shuffle]
 
 
+def drop_words(ids: Tensor, mask: Tensor, p: float, unk_id: int) -> Tensor:
+    """Word dropout: each real token after [CLS] becomes [UNK] with probability ``p`` (a new tensor).
+
+    The model then cannot lean on any single word, and learns what to make of a word it does not
+    know (Iyyer et al. 2015 drop whole words for the same reason). Training only; [CLS] and padding stay.
+    """
+    drop = (torch.rand(ids.shape, device=ids.device) < p) & mask.bool()
+    drop[:, 0] = False
+    return ids.masked_fill(drop, unk_id)
+
+
 def lr_at(progress: float, cfg: TrainConfig) -> float:
     """Linear warm-up to cfg.lr, then cosine decay to 10% of it; progress runs from 0 to 1."""
     if cfg.warmup > 0 and progress < cfg.warmup:
@@ -354,7 +365,9 @@ def train(
             for group in optimizer.param_groups:
                 group["lr"] = lr
             ids, mask, labels = train_data.batch(idx, device)
-            loss = cross_entropy(model(ids, mask), labels)
+            if cfg.word_dropout:
+                ids = drop_words(ids, mask, cfg.word_dropout, tokenizer.unk_id)
+            loss = cross_entropy(model(ids, mask), labels, cfg.label_smoothing)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 reason = f"diverged: the loss became {loss_value} at step {step + 1}; try a smaller learning rate"

@@ -297,9 +297,10 @@ class TransformerClassifier(nn.Module):
         return n
 
 
-def cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
+def cross_entropy(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
     """The classification loss: softmax + negative log-likelihood over C classes.
 
     (The article applied BCELoss to two raw logits; cross-entropy is the right loss for them.)
+    With ``label_smoothing`` ε the target is 1 - ε on the true class plus ε/C on every class.
     """
-    return F.cross_entropy(logits, labels)
+    return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)

@@ -21,6 +21,7 @@ from model.checkpoint import ASSETS_CHECKPOINT, Checkpoint
 from model.data import BuiltinDataset, Dataset, load_builtin
 from model.inspect import InputError, Inspection, inspect_sentence
 from model.session import TrainingRun
+from model.tokenizer import WordReading
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -335,7 +336,22 @@ def inspect_ui(ckpt: Checkpoint, sentence: str) -> Inspection | None:
         return None
     if result.truncated:
         st.warning(t("truncated", n=result.n_tokens_before_truncation, max_len=ckpt.model.cfg.max_len), icon="✂️")
+    unreadable_warning(ckpt, sentence)
     return result
+
+
+def unreadable_words(words: Sequence[WordReading], limit: int = 6) -> str:
+    """The words the model cannot read whole, each with what it became: "rude (r ##ud ##e), 我 ([UNK])"."""
+    shown = [f"{w.word} ({' '.join(w.tokens)})" for w in words[:limit]]
+    return t_plain("word_separator").join(shown + ["…"] * (len(words) > limit))
+
+
+def unreadable_warning(ckpt: Checkpoint, sentence: str) -> None:
+    """Warn when the model reads most of the sentence's words only in pieces or not at all."""
+    reading = ckpt.tokenizer.read(sentence)
+    if reading.mostly_unreadable:
+        words = unreadable_words(reading.unreadable)
+        st.warning(t("unreadable_warning", n=len(reading.unreadable), total=len(reading.words), words=words), icon="🧩")
 
 
 def show_chart(where, chart, key: str | None = None) -> None:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from figures import label_balance
 from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
-from model.tokenizer import Tokenizer
+from model.tokenizer import Coverage, Tokenizer
 from pages import link
 from pages.common import (
     DataChoice,
@@ -13,11 +13,28 @@ from pages.common import (
     builtin_dataset,
     class_names,
     current_data,
+    current_model,
     remember_widget_state,
     seed_choice,
     show_chart,
     t,
+    t_plain,
 )
+
+
+def coverage_of(tokenizer: Tokenizer, data: DataChoice, slot: str) -> Coverage:
+    """The tokenizer's coverage of the whole dataset, computed once per tokenizer and dataset."""
+    cached = st.session_state.get(slot)
+    if cached is None or cached[0] is not tokenizer or cached[1] is not data.train:
+        cached = (tokenizer, data.train, tokenizer.coverage(data.train.texts + data.valid.texts))
+        st.session_state[slot] = cached
+    return cached[2]
+
+
+def frequent_words(words) -> str:
+    """A coverage's examples: "rude (r ##ud ##e) ×12, …"."""
+    return t_plain("word_separator").join(f"{w.word} ({' '.join(w.tokens)}) ×{w.count}" for w in words)
+
 
 begin_page()
 st.title(t("data_title"))
@@ -75,6 +92,19 @@ if data.builtin:
     with st.expander(t("data_datasheet")):
         st.markdown(builtin_dataset(data.name).datasheet)
 
+st.markdown(f"**{t('coverage_title')}**")
+model = current_model()
+coverage = coverage_of(model.checkpoint.tokenizer, data, "coverage_model")
+c1, c2, c3 = st.columns(3)
+c1.metric(t("coverage_whole"), f"{coverage.share('whole'):.1%}")
+c2.metric(t("coverage_pieces"), f"{coverage.share('pieces'):.1%}")
+c3.metric(t("coverage_unknown"), f"{coverage.share('unknown'):.1%}")
+st.caption(t("coverage_explain", n=f"{coverage.words:,}", model=t_plain(f"coverage_model_{model.source}")))
+if coverage.frequent_pieces:
+    st.caption(t("coverage_frequent_pieces", words=frequent_words(coverage.frequent_pieces)))
+if coverage.frequent_unknown:
+    st.caption(t("coverage_frequent_unknown", words=frequent_words(coverage.frequent_unknown)))
+
 st.divider()
 st.subheader(t("tokenizer_title"))
 st.markdown(t("tokenizer_intro"))
@@ -90,6 +120,9 @@ if st.session_state.get("tokenizer_preview", (None,))[0] != cache_key:
         st.session_state["tokenizer_preview"] = (cache_key, Tokenizer.train(data.train.texts, vocab_size, kind))
 tokenizer = st.session_state["tokenizer_preview"][1]
 st.caption(t("tokenizer_learned", n=tokenizer.vocab_size))
+learned = coverage_of(tokenizer, data, "coverage_preview")
+shares = {status: f"{learned.share(status):.1%}" for status in ("whole", "pieces", "unknown")}
+st.caption(t("coverage_preview", **shares))
 sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=2000)
 if sample.strip():
     enc = tokenizer.encode(sample, max_len=512)

@@ -236,11 +236,17 @@ if view.checkpoint is not None and not view.active:
     st.divider()
     st.subheader(t("results_title"))
     done = view.done
-    r1, r2, r3, r4 = st.columns(4)
+    baseline = (view.checkpoint.meta.get("baseline") or {}).get("valid_accuracy")
+    r1, r2, r3, r4, r5 = st.columns(5)
     r1.metric(t("metric_accuracy"), f"{done.valid_accuracy:.1%}")
-    r2.metric(t("metric_valid_loss"), loss_text(done.valid_loss))
-    r3.metric(t("metric_steps"), done.steps)
-    r4.metric(t("metric_seconds"), f"{done.train_seconds:.1f} s")
+    r2.metric(t("metric_baseline"), "—" if baseline is None else f"{baseline:.1%}", help=t("metric_baseline_help"))
+    r3.metric(t("metric_valid_loss"), loss_text(done.valid_loss))
+    r4.metric(t("metric_steps"), done.steps)
+    r5.metric(t("metric_seconds"), f"{done.train_seconds:.1f} s")
+    if baseline is not None:
+        lead = round(100 * (done.valid_accuracy - baseline), 1)
+        verdict = "baseline_ahead" if lead >= 1 else "baseline_behind" if lead <= -1 else "baseline_even"
+        st.caption(t(verdict, points=f"{max(abs(lead), 1):.1f}"))
     if done.reason == "stopped":
         st.caption(t("train_stopped_note"))
     ckpt = view.checkpoint

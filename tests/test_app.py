@@ -174,6 +174,10 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     assert shown["Training loss"] == loss_text(run.view().steps[-1].loss)
     assert shown["Validation loss"] == loss_text(run.view().evals[-1].valid_loss)
     assert shown["Device"] in ("CPU", "GPU (CUDA)")  # as the device options write it, not "cpu" or "cuda:0"
+    # the bag-of-words baseline beside it, fitted by the worker on the same split, with what the gap means
+    baseline = run.view().checkpoint.meta["baseline"]["valid_accuracy"]
+    assert shown["Bag-of-words baseline"] == f"{baseline:.1%}"
+    assert any("counting words" in c.value for c in at.caption)
     # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
     from model.data import load_builtin
 
@@ -428,3 +432,106 @@ def test_every_formula_uses_only_known_katex_commands(lang):
         at.run()
         used |= {c for formula in at.latex for c in re.findall(r"\\([A-Za-z]+)", formula.value)}
     assert used and used <= KATEX_COMMANDS, used - KATEX_COMMANDS
+
+
+# ---- what the model cannot read ------------------------------------------------------------------
+# A model with the conftest tokenizer, whose vocabulary the tests know: "love" is a word of its
+# texts, "rude" is not (the tokenizer spells it in ##pieces), and "ʘʘ" has characters it never saw.
+
+
+def with_known_vocabulary(at, tokenizer):
+    """Make an "uploaded" model with the conftest tokenizer the model the pages use."""
+    import torch
+
+    from model.checkpoint import Checkpoint
+    from model.config import ModelConfig
+    from model.transformer import TransformerClassifier
+    from pages.common import ModelChoice
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=1, d_ff=32,
+                      max_len=24)  # fmt: skip
+    ckpt = Checkpoint(TransformerClassifier(cfg), tokenizer, ["negative", "positive"])
+    at.session_state["model"] = ModelChoice(ckpt, "uploaded", time.time())
+    return at
+
+
+@pytest.mark.parametrize(
+    "page, key, lang",
+    [("pages/attention.py", "sentence_input_attention", "en"), ("pages/attention.py", "sentence_input_attention", "zh"),
+     ("pages/step_by_step.py", "sentence_input_steps", "en")],
+)  # fmt: skip
+def test_a_sentence_the_model_mostly_cannot_read_gets_a_warning_naming_its_words(page, key, lang, tokenizer):
+    from pages.common import md
+
+    at = with_known_vocabulary(new_app(lang), tokenizer)
+    at.session_state["sentence"] = "I love this movie!"
+    open_page(at, page)
+    assert not at.exception and not at.warning  # every word whole: nothing to warn about
+    at.text_input(key=key).set_value("love rude ʘʘ").run()
+    assert not at.exception
+    (warning,) = at.warning
+    counted = {"en": "reads 2 of these 3 words", "zh": "这 3 个词（中文按字计）中，有 2 个"}[lang]
+    assert counted in warning.value
+    rude = " ".join(tokenizer.read("rude").words[0].tokens)  # r ##… : the pieces the model reads
+    assert md(f"rude ({rude})") in warning.value and md("ʘʘ ([UNK])") in warning.value
+    assert "love" not in warning.value
+    at.text_input(key=key).set_value("love rude").run()  # 1 of 2 is not "mostly"
+    assert not at.warning
+
+
+def test_predict_flags_the_sentences_the_model_mostly_cannot_read(tokenizer):
+    at = open_page(with_known_vocabulary(new_app(), tokenizer), "pages/predict.py")
+    at.text_area[0].set_value("I love this movie!\nlove rude ʘʘ\nwhat a good film\n我爱你").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["mostly unreadable"].tolist() == [False, True, False, True]
+    (warning,) = at.warning
+    assert "most words of 2 of these 4 sentences" in warning.value
+    assert all(word in warning.value for word in ("rude", "ʘʘ", "爱", "你")) and "love" not in warning.value
+    at.text_area[0].set_value("I love this movie!\nwhat a good film").run()
+    assert "mostly unreadable" not in at.dataframe[0].value.columns and not at.warning  # no flag, no column
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_data_page_shows_how_much_of_the_dataset_the_model_in_use_reads(lang, tokenizer):
+    from model.data import Dataset
+    from pages.common import DataChoice
+
+    names = ["negative", "positive"]
+    train = Dataset(["I love this movie!", "love rude ʘʘ", "Rude ʘʘ ʘʘ"], [1, 0, 0], names)
+    valid = Dataset(["good ʘʘ"], [1], names)
+    at = with_known_vocabulary(new_app(lang), tokenizer)
+    at.session_state["data"] = DataChoice(train, valid, "mine.csv", False)
+    open_page(at, "pages/data.py")
+    assert not at.exception
+    # 12 words: I love this movie love good whole; rude Rude in pieces; ʘʘ four times unknown
+    labels = {"en": ["whole words", "only in pieces (##)", "not at all ([UNK])"],
+              "zh": ["完整的词", "只能拆成碎片（##）", "完全不认识（[UNK]）"]}[lang]  # fmt: skip
+    shown = {m.label: m.value for m in at.metric}
+    assert [shown[label] for label in labels] == ["50.0%", "16.7%", "33.3%"]
+    captions = [c.value for c in at.caption]
+    assert any("12" in c and {"en": "the model you uploaded", "zh": "你上传的模型"}[lang] in c for c in captions)
+    assert any("ʘʘ" in c and "×4" in c for c in captions) and any("rude" in c and "×2" in c for c in captions)
+    # The tokenizer the page learns for its settings, on the same data: its own coverage.
+    learned = at.session_state["tokenizer_preview"][1].coverage(train.texts + valid.texts)
+    shares = [f"{learned.share(s):.1%}".replace(".", "\\.") for s in ("whole", "pieces", "unknown")]
+    assert any(all(share in c for share in shares) for c in captions)
+
+
+def test_the_data_page_coverage_follows_the_chosen_dataset():
+    """The bundled English model on the built-in Chinese reviews: the numbers are for that pair."""
+    from model.data import load_builtin
+    from pages.common import bundled_checkpoint
+
+    at = open_page(new_app(), "pages/data.py")
+    at.selectbox[0].set_value("sentiment_zh").run()
+    click(at, "Use this dataset")
+    assert not at.exception
+    ds = load_builtin("sentiment_zh")
+    expected = bundled_checkpoint("en").tokenizer.coverage(ds.train.texts + ds.valid.texts)
+    shown = {m.label: m.value for m in at.metric}
+    assert [shown[label] for label in ("whole words", "only in pieces (##)", "not at all ([UNK])")] == [
+        f"{expected.share(s):.1%}" for s in ("whole", "pieces", "unknown")
+    ]
+    assert any(f"{expected.words:,}" in c.value and "the bundled model" in c.value for c in at.caption)

@@ -33,6 +33,9 @@ def test_train_prints_one_json_object_last(trained):
     config = json.loads((out / "config.json").read_text())
     assert config["metrics"]["valid_accuracy"] == summary["valid_accuracy"]
     assert config["dataset"]["n_train"] == 2000 and config["label_names"] == ["no_colour", "colour"]
+    # the bag-of-words baseline, fitted beside it: the colour task is one word, so word counting solves it
+    assert summary["baseline_valid_accuracy"] == config["baseline"]["valid_accuracy"] > 0.95
+    assert config["baseline"]["n_features"] > 50
 
 
 @pytest.mark.slow

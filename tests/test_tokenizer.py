@@ -71,3 +71,69 @@ def test_training_the_tokenizer_is_reproducible(kind):
     first = Tokenizer.train(texts, 1000, kind).backend.to_str()
     for _ in range(3):
         assert Tokenizer.train(texts, 1000, kind).backend.to_str() == first
+
+
+# ---- how well the vocabulary reads a text ------------------------------------------------------
+# The conftest tokenizer learned from its TEXTS only: "love" is a word of them, "rude" is not (but its
+# letters are), and "ʘ", "爱" and "你" appear nowhere in them.
+
+
+def test_reading_says_which_words_are_whole_in_pieces_or_unknown(tokenizer):
+    reading = tokenizer.read("I love rude ʘʘ!")
+    assert [(w.word, w.status) for w in reading.words] == [
+        ("I", "whole"),
+        ("love", "whole"),
+        ("rude", "pieces"),
+        ("ʘʘ", "unknown"),
+    ]
+    assert reading.words[0].tokens == ("i",) and reading.words[1].tokens == ("love",)  # as written, read lowercased
+    rude = reading.words[2].tokens
+    assert len(rude) > 1 and not rude[0].startswith("##") and all(piece.startswith("##") for piece in rude[1:])
+    assert "".join(piece.removeprefix("##") for piece in rude) == "rude"
+    assert reading.words[3].tokens == ("[UNK]",)
+    assert [w.word for w in reading.unreadable] == ["rude", "ʘʘ"]
+    assert not reading.mostly_unreadable  # 2 of 4 words: not more than half
+
+
+def test_chinese_characters_are_words_and_punctuation_is_not(tokenizer):
+    reading = tokenizer.read("我不喜欢这本书。")
+    assert [w.word for w in reading.words] == list("我不喜欢这本书")
+    assert all(w.status == "whole" for w in reading.words) and not reading.mostly_unreadable
+    reading = tokenizer.read("我爱你！")
+    assert [(w.word, w.tokens, w.status) for w in reading.words] == [
+        ("我", ("我",), "whole"),
+        ("爱", ("[UNK]",), "unknown"),
+        ("你", ("[UNK]",), "unknown"),
+    ]
+    assert reading.mostly_unreadable  # 2 of 3
+    assert tokenizer.read("love!!! ...").words == tokenizer.read("love").words
+
+
+def test_mostly_unreadable_means_more_than_half_of_the_words(tokenizer):
+    assert not tokenizer.read("love ʘ").mostly_unreadable  # 1 of 2
+    assert tokenizer.read("love ʘ rude").mostly_unreadable  # 2 of 3
+    assert tokenizer.read("rude").mostly_unreadable  # pieces count as not read whole
+    assert not tokenizer.read("!!!").mostly_unreadable  # no words at all: nothing to warn about
+    assert tokenizer.read_batch(["love ʘ rude", "love"]) == [tokenizer.read("love ʘ rude"), tokenizer.read("love")]
+
+
+def test_a_bpe_word_with_one_unknown_character_is_unknown():
+    from tests.conftest import TEXTS
+
+    bpe = Tokenizer.train(TEXTS, vocab_size=300, kind="bpe")
+    (word,) = bpe.read("loveʘ").words
+    assert word.status == "unknown" and "[UNK]" in word.tokens and len(word.tokens) > 1
+
+
+def test_coverage_counts_running_words_and_names_the_most_frequent_misses(tokenizer):
+    texts = ["I love this movie!", "love rude ʘʘ", "Rude ʘʘ ʘʘ", "good ʘʘ", "我爱"]
+    cov = tokenizer.coverage(texts)
+    # whole: I love this movie, love, good, 我; pieces: rude, Rude; unknown: ʘʘ four times, 爱
+    assert (cov.whole, cov.pieces, cov.unknown, cov.words) == (7, 2, 5, 14)
+    assert [cov.share(s) for s in ("whole", "pieces", "unknown")] == [7 / 14, 2 / 14, 5 / 14]
+    rude = tokenizer.read("rude").words[0].tokens
+    assert [(w.word, w.tokens, w.count) for w in cov.frequent_pieces] == [("rude", rude, 2)]  # Rude is rude
+    assert [(w.word, w.tokens, w.count) for w in cov.frequent_unknown] == [("ʘʘ", ("[UNK]",), 4), ("爱", ("[UNK]",), 1)]
+    assert tokenizer.coverage(texts, n_examples=1).frequent_unknown[0].word == "ʘʘ"
+    empty = tokenizer.coverage([])
+    assert empty.words == 0 and empty.share("whole") == 0.0 and not empty.frequent_unknown

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from model.checkpoint import Checkpoint
-from model.config import TrainConfig, preset, with_vocab
-from model.data import load_builtin
+from model.config import ModelConfig, TrainConfig, preset, with_vocab
+from model.data import Dataset, load_builtin
 from model.inspect import inspect_sentence
 from model.tokenizer import Tokenizer
 from model.trainer import TrainingControl, lr_at, train
 from model.transformer import TransformerClassifier
+from tests.conftest import TEXTS
 
 
 def _setup(name="colour", **overrides):
@@ -173,3 +174,43 @@ def test_forcing_a_missing_device_is_a_clear_error():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             pick_device("cuda")
     assert pick_device("cpu").type == "cpu"
+
+
+def test_word_dropout_hides_real_tokens_only_and_at_its_rate():
+    from model.trainer import drop_words
+
+    torch.manual_seed(0)
+    ids = torch.randint(3, 100, (400, 30))
+    ids[:, 0] = 2  # [CLS]
+    mask = torch.ones_like(ids)
+    mask[:, 20:] = 0  # padding
+    ids[:, 20:] = 0
+    dropped = drop_words(ids, mask, 0.25, unk_id=1)
+    assert torch.equal(ids[:, 20:], dropped[:, 20:]) and torch.equal(dropped[:, 0], ids[:, 0])  # padding, [CLS]
+    hidden = dropped[:, 1:20] == 1
+    assert 0.22 < hidden.float().mean() < 0.28
+    assert torch.equal(dropped[~(dropped == 1)], ids[~(dropped == 1)])  # the rest unchanged
+    assert torch.equal(drop_words(ids, mask, 0.0, unk_id=1), ids)
+
+
+def test_label_smoothing_is_the_promised_mixture_of_targets():
+    from model.transformer import cross_entropy
+
+    logits, labels = torch.tensor([[2.0, -1.0, 0.5]]), torch.tensor([0])
+    logp = torch.log_softmax(logits, -1)[0]
+    eps = 0.1
+    expected = -((1 - eps) * logp[0] + eps / 3 * logp.sum())
+    assert torch.isclose(cross_entropy(logits, labels, eps), expected)
+    assert torch.isclose(cross_entropy(logits, labels), -logp[0])
+
+
+def test_word_dropout_and_label_smoothing_keep_training_deterministic(tokenizer):
+    cfg = TrainConfig(epochs=2, batch_size=8, seed=3, device="cpu", word_dropout=0.2, label_smoothing=0.1)
+    data = Dataset(list(TEXTS[:40]), [i % 2 for i in range(40)], ["a", "b"])
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = TransformerClassifier(ModelConfig(vocab_size=tokenizer.vocab_size, d_model=16, n_heads=2, n_layers=1,
+                                                  d_ff=32, max_len=24))  # fmt: skip
+        runs.append([r.loss for r in train(model, tokenizer, data, data, cfg) if r.kind == "step"])
+    assert runs[0] == runs[1] and len(runs[0]) == 10
