@@ -75,10 +75,10 @@ def _pick(rng: random.Random, items: list[str]) -> str:
     return items[rng.randrange(len(items))]
 
 
-# How often each of the eleven frames is used. A frame whose parts come from different banks can
+# How often each of the twelve frames is used. A frame whose parts come from different banks can
 # pair words that do not belong together ("the warranty was yummy"), so those are used less than
 # frames made of whole clauses written for one domain.
-FRAME_WEIGHTS = [24, 12, 14, 5, 3, 4, 8, 5, 10, 6, 3]
+FRAME_WEIGHTS = [24, 12, 14, 5, 3, 4, 8, 5, 10, 6, 3, 14]
 
 
 def _finish_en(rng: random.Random, text: str, b: dict, positive: bool) -> str:
@@ -106,11 +106,47 @@ def _parts(rng: random.Random, b: dict, positive: bool) -> tuple[list, list, lis
     return same, other, adjectives, recommend, _pick(rng, b["subjects"][domain])
 
 
+# Verbs of liking under negation, in both directions, so that neither "not" nor "like" decides alone.
+EN_PEOPLE = [("I", 1), ("we", 1), ("they", 1), ("my kids", 1), ("my friends", 1), ("she", 3), ("he", 3),
+             ("my wife", 3), ("my husband", 3), ("my mum", 3), ("my dad", 3), ("my sister", 3)]  # fmt: skip
+EN_LIKING = ["like", "love", "enjoy", "recommend", "care for", "think much of"]
+
+
+def _en_liking(rng: random.Random, subject: str, positive: bool) -> str:
+    person, number = rng.choice(EN_PEOPLE)
+    if subject.startswith("the ") and rng.random() < 0.5:  # "this book", as people point at what they review
+        subject = "this " + subject[4:]
+    verb = _pick(rng, EN_LIKING[:4] if positive else EN_LIKING)
+    if positive:
+        return _pick(rng, [f"{person} couldn't {verb} {subject} more", f"{person} can't stop talking about {subject}",
+                           f"{person} never regretted choosing {subject}", f"{person} didn't expect to {verb} {subject}, but here we are",
+                           f"not a day goes by that {person} don't {verb} {subject}" if number == 1
+                           else f"{person} keeps going back to {subject}"])  # fmt: skip
+    present = "don't" if number == 1 else "doesn't"
+    return _pick(rng, [f"{person} {present} {verb} {subject}", f"{person} didn't {verb} {subject}",
+                       f"{person} did not {verb} {subject} at all", f"{person} will never {verb} {subject}",
+                       f"{person} {present} really {verb} {subject}"])  # fmt: skip
+
+
+ZH_PEOPLE = ["我", "我们", "她", "他", "我妈", "我爸", "孩子", "朋友们", "同事", "我老公", "我老婆"]
+
+
+def _zh_liking(rng: random.Random, subject: str, positive: bool) -> str:
+    person = _pick(rng, ZH_PEOPLE)
+    if positive:
+        return _pick(rng, [f"{person}忍不住推荐{subject}", f"{person}从来没后悔选{subject}",
+                           f"{person}没有不喜欢{subject}的", f"{person}不得不说{subject}真的好",
+                           f"{person}越来越喜欢{subject}了"])  # fmt: skip
+    verb = _pick(rng, ["喜欢", "推荐", "满意", "看好", "想再试"])
+    return _pick(rng, [f"{person}不{verb}{subject}", f"{person}一点也不{verb}{subject}", f"{person}并不{verb}{subject}",
+                       f"{person}真的不{verb}{subject}", f"{person}再也不会{verb}{subject}了"])  # fmt: skip
+
+
 def _en_generated(rng: random.Random, b: dict, positive: bool) -> str:
     """One English review sentence composed from the phrase banks; its label is ``positive``."""
     same, other, adjectives, recommend, subject = _parts(rng, b, positive)
     be = "was" if rng.random() < 0.6 else "is"
-    kind = rng.choices(range(11), weights=FRAME_WEIGHTS)[0]
+    kind = rng.choices(range(len(FRAME_WEIGHTS)), weights=FRAME_WEIGHTS)[0]
     if kind == 0:  # one clause, sometimes after an opener
         s = _pick(rng, same)
         if rng.random() < 0.35:
@@ -141,8 +177,10 @@ def _en_generated(rng: random.Random, b: dict, positive: bool) -> str:
         s = _pick(rng, recommend)
         if rng.random() < 0.5:
             s = f"{_pick(rng, adjectives)}. {s}"
-    else:  # an adjective, then a clause of the same polarity
+    elif kind == 10:  # an adjective, then a clause of the same polarity
         s = f"{subject} {be} {_pick(rng, adjectives)}, {_pick(rng, same)}"
+    else:  # a verb of liking under negation: "She doesn't like this book." / "I couldn't love it more."
+        s = _en_liking(rng, subject, positive)
     return _finish_en(rng, s, b, positive)
 
 
@@ -150,7 +188,7 @@ def _zh_generated(rng: random.Random, b: dict, positive: bool) -> str:
     """One Chinese review sentence composed from the phrase banks; its label is ``positive``."""
     same, other, adjectives, recommend, subject = _parts(rng, b, positive)
     comma = _pick(rng, ["，", "，", "，", " ", ","])
-    kind = rng.choices(range(11), weights=FRAME_WEIGHTS)[0]
+    kind = rng.choices(range(len(FRAME_WEIGHTS)), weights=FRAME_WEIGHTS)[0]
     if kind == 0:
         s = _pick(rng, same)
         if rng.random() < 0.35:
@@ -177,8 +215,10 @@ def _zh_generated(rng: random.Random, b: dict, positive: bool) -> str:
         s = _pick(rng, recommend)
         if rng.random() < 0.5:
             s = f"{_pick(rng, adjectives)}{comma}{s}"
-    else:
+    elif kind == 10:
         s = f"{subject}{_pick(rng, ['很', '真', '挺', '太', '超'])}{_pick(rng, adjectives)}{comma}{_pick(rng, same)}"
+    else:  # 不 before a verb of liking: "她不喜欢这本书" / "忍不住推荐"
+        s = _zh_liking(rng, subject, positive)
     end = rng.choices(["。", "！", "", "！！", "~", "…"], weights=[35, 20, 30, 6, 4, 5])[0]
     s += end
     if rng.random() < 0.08:
@@ -226,8 +266,9 @@ def generate_sentiment(name: str, spec: dict, root: Path = CORPUS_DIR) -> tuple[
         text = make(rng, b, positive)
         if keep(text):
             made.append({"text": text, "label": spec["labels"][int(positive)]})
+    # A word that is also a whole sentence above ("Junk.", "绝了") stays where that sentence is.
     words = [{"text": _lexicon_row(rng, w, spec["language"]), "label": spec["labels"][int(p)]}
-             for w, p in lexicon(name, root) if normalise(w) not in held_out]  # fmt: skip
+             for w, p in lexicon(name, root) if normalise(w) not in seen]  # fmt: skip
     train, valid = [], []
     for rows in (hand, made):
         rows = list(rows)

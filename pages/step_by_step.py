@@ -81,6 +81,11 @@ for tab, name, matrix in ((q1, "q", s.q), (q2, "k", s.k), (q3, "v", s.v)):
         show(matrix, dh, tokens, name)
 step(4, "scores", r"S = QK^\top,\qquad S_{ij} = \textstyle\sum_{c} Q_{ic} K_{jc}")
 scores_figure = st.empty()  # drawn once the key is chosen, with the (query, key) cell framed
+# The key starts at the query's largest score, and starts there again for another sentence, layer,
+# head or query: a key kept by position would open up a score the new query hardly has.
+if st.session_state.get("_steps_key_for") != (sentence, layer, head, query):
+    st.session_state.pop("steps_key", None)
+    st.session_state["_steps_key_for"] = (sentence, layer, head, query)
 keys = seed_choice("steps_key", range(len(tokens)), int(s.scores[query].argmax()), token_names)
 key = st.selectbox(t("dot_key"), keys, format_func=token_names.__getitem__, key="steps_key", help=t("dot_key_help"))
 with scores_figure.container():

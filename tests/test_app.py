@@ -177,7 +177,11 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     # the bag-of-words baseline beside it, fitted by the worker on the same split, with what the gap means
     baseline = run.view().checkpoint.meta["baseline"]["valid_accuracy"]
     assert shown["Bag-of-words baseline"] == f"{baseline:.1%}"
-    assert any("counting words" in c.value for c in at.caption)
+    lead = round(100 * (run.view().done.valid_accuracy - baseline), 1)
+    verdict = {"baseline_ahead": lead >= 1, "baseline_behind": lead <= -1, "baseline_even": -1 < lead < 1}
+    shown_verdict = json.loads((ROOT / "assets" / "i18n" / "en.json").read_text(encoding="utf-8"))[
+        next(k for k, v in verdict.items() if v)].split("{points}")[0]  # fmt: skip
+    assert any(c.value.startswith(shown_verdict) for c in at.caption), shown_verdict
     # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
     from model.data import load_builtin
 
@@ -342,6 +346,10 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
     # that cell is framed in S, in S/√d_k and in the softmax weights
     framed = [spec["layout"]["shapes"][0] for spec in plotly_specs(at) if spec["layout"].get("shapes")]
     assert len(framed) == 3 and all((f["x0"], f["x1"], f["y0"], f["y1"]) == (3.5, 4.5, 2.5, 3.5) for f in framed)
+    # another query: the key starts again at that query's largest score, not at the kept position
+    at.selectbox(key="steps_query").set_value(1).run()
+    s1 = head_steps(inspect_sentence(ckpt, "I love this movie!"), ckpt.model, 0, 1, 1)
+    assert at.selectbox(key="steps_key").value == int(s1.scores[1].argmax())
 
 
 def test_the_what_if_bars_share_one_scale():

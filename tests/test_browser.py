@@ -252,6 +252,12 @@ def attention_tab(browser, server, width: int, height: int, sentence: str, tab: 
         context.close()
 
 
+def bundled_tokenizer():
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+
+    return load(ASSETS_CHECKPOINT).tokenizer
+
+
 def overlapping(boxes, others) -> list:
     """Pairs of [left, top, right, bottom] boxes, one from each list, that overlap."""
     return [(a, b) for a in boxes for b in others if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
@@ -279,8 +285,9 @@ def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(brows
             }""")
             titles, labels = boxes["titles"], boxes["labels"]
             assert len(titles) == 8 and len(boxes["axes"]) == 8, boxes  # 2 layers × 4 heads
-            if width == 1400:  # room for every one of the 11 tokens ([CLS] the soup was co ##ld ...)
-                assert all(len(axis) == 11 for axis in boxes["axes"]), boxes["axes"]
+            if width == 1400:  # room for every one of the sentence's tokens, [CLS] included
+                n_tokens = len(bundled_tokenizer().encode(sentence, 64).ids)
+                assert all(len(axis) == n_tokens for axis in boxes["axes"]), boxes["axes"]
             for axis in boxes["axes"]:  # each label ends at its tick: 12-px labels need 12 px or more
                 assert len(axis) >= 3 and min(b - a for a, b in zip(axis, axis[1:])) >= 12, (width, axis)
             overlaps = [
