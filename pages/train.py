@@ -244,7 +244,7 @@ if view.checkpoint is not None and not view.active:
     r4.metric(t("metric_steps"), done.steps)
     r5.metric(t("metric_seconds"), f"{done.train_seconds:.1f} s")
     if baseline is not None:
-        lead = round(100 * (done.valid_accuracy - baseline), 1)
+        lead = round(round(100 * done.valid_accuracy, 1) - round(100 * baseline, 1), 1)  # as the metrics show them
         verdict = "baseline_ahead" if lead >= 1 else "baseline_behind" if lead <= -1 else "baseline_even"
         st.caption(t(verdict, points=f"{max(abs(lead), 1):.1f}"))
     if done.reason == "stopped":

@@ -177,7 +177,7 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     # the bag-of-words baseline beside it, fitted by the worker on the same split, with what the gap means
     baseline = run.view().checkpoint.meta["baseline"]["valid_accuracy"]
     assert shown["Bag-of-words baseline"] == f"{baseline:.1%}"
-    lead = round(100 * (run.view().done.valid_accuracy - baseline), 1)
+    lead = round(round(100 * run.view().done.valid_accuracy, 1) - round(100 * baseline, 1), 1)
     verdict = {"baseline_ahead": lead >= 1, "baseline_behind": lead <= -1, "baseline_even": -1 < lead < 1}
     shown_verdict = json.loads((ROOT / "assets" / "i18n" / "en.json").read_text(encoding="utf-8"))[
         next(k for k, v in verdict.items() if v)].split("{points}")[0]  # fmt: skip

@@ -47,7 +47,7 @@ def test_the_bundled_models_read_sentences_they_never_saw(language):
 
 def test_the_english_vocabulary_holds_everyday_words_whole():
     tokenizer = checkpoint.load(BUNDLED["en"]).tokenizer
-    everyday = ("it was were is the staff rude and unhelpful what a delightful little restaurant we will definitely "
+    everyday = ("it was were is the staff rude and helpful what a delightful little restaurant we will definitely "
                 "come back honestly best book i've read this year food service room phone app movie film slow "
                 "cheap expensive friendly dirty clean broke worth money again never").split()  # fmt: skip
     pieces = {w: tokenizer.encode(w, 16).tokens[1:] for w in everyday}
