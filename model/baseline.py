@@ -17,19 +17,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tokenizers import normalizers, pre_tokenizers
-
 from .data import Dataset
-
-_NORMALIZER = normalizers.BertNormalizer(
-    clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True
-)
-_PRE_TOKENIZER = pre_tokenizers.BertPreTokenizer()
-
-
-def words(text: str) -> list[str]:
-    """The words the baseline counts: BERT's normalised, pre-tokenized pieces of the text."""
-    return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
+from .tokenizer import words
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,20 @@ SPECIAL_TOKENS = [PAD, UNK, CLS]  # ids 0, 1, 2 in that order
 MOSTLY_UNREADABLE = 0.5
 
 
+def _bert_normalizer() -> normalizers.BertNormalizer:
+    """BERT's normaliser: control characters out, a space around every CJK character, lower case."""
+    return normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True)
+
+
+_NORMALIZER, _PRE_TOKENIZER = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
+
+
+def words(text: str) -> list[str]:
+    """The words a text is cut into before sub-words: normalised, split on spaces and punctuation,
+    every Chinese character a word of its own (what the bag-of-words baseline counts, too)."""
+    return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
+
+
 class TokenizerError(ValueError):
     """A tokenizer file is missing, corrupt or unusable."""
 
@@ -64,18 +78,12 @@ class Tokenizer:
         if kind not in ("wordpiece", "bpe"):
             raise TokenizerError(f"tokenizer kind must be 'wordpiece' or 'bpe', got {kind!r}")
         texts = list(texts)
-        normalizer = normalizers.BertNormalizer(
-            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True
-        )
-        pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        normalizer, pre_tokenizer = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
         # The library's trainer creates "##x" tokens lazily in hash-map order, and their ids break
         # ties between merges, so the same texts can give a different vocabulary on each run
         # (huggingface/tokenizers#1794). Registering every "##x" up front, in sorted order, fixes
         # their ids and makes training reproducible; they are ordinary vocabulary afterwards.
-        continuations = sorted(
-            {f"##{ch}" for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
-             for ch in word[1:]}
-        )  # fmt: skip
+        continuations = sorted({f"##{ch}" for text in texts for word in words(text) for ch in word[1:]})
         if kind == "wordpiece":
             backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=50))
             trainer = trainers.WordPieceTrainer(
