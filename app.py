@@ -2,16 +2,18 @@
 
     streamlit run app.py
 
-This file only sets the page up and the navigation; every page is a thin script in pages/.
+This file only sets the page up, the sidebar (language, the run in progress) and the navigation;
+every page is a thin script in pages/, and what they share is in ui/.
 """
 
 import streamlit as st
 
-from pages.common import entered_from_app, language_ui, t
+from ui import nav
+from ui.i18n import t
 
-entered_from_app()
+nav.entered_from_app()
 st.set_page_config(page_title="Transformer Classroom", page_icon="🔍", layout="wide")
-language_ui()
+nav.sidebar()
 # On a phone a display formula is drawn a little smaller, so that it fits the column instead of
 # scrolling sideways (tests/test_browser.py measures every formula at 390 px).
 st.html("<style>@media (max-width: 480px) { .katex-display { font-size: 0.75em; } }</style>")

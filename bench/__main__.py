@@ -39,6 +39,7 @@ from model.inspect import (  # noqa: E402
     padded_row,
     what_if_weights,
 )
+from model.sections import SECTIONS  # noqa: E402
 from model.session import PROBE_SENTENCES, TrainingRun  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402
 from model.trainer import (  # noqa: E402
@@ -61,10 +62,18 @@ class ReferenceClassifier(nn.Module):
         self.cfg = cfg
         self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.position_embedding = nn.Embedding(cfg.max_len, cfg.d_model)
-        layer = nn.TransformerEncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.dropout, activation=cfg.activation,
-                                           batch_first=True, norm_first=True)  # fmt: skip
-        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, norm=nn.LayerNorm(cfg.d_model),
-                                             enable_nested_tensor=False)  # fmt: skip
+        layer = nn.TransformerEncoderLayer(
+            cfg.d_model,
+            cfg.n_heads,
+            cfg.d_ff,
+            cfg.dropout,
+            activation=cfg.activation,
+            batch_first=True,
+            norm_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(
+            layer, cfg.n_layers, norm=nn.LayerNorm(cfg.d_model), enable_nested_tensor=False
+        )
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
 
     def forward(self, ids, mask):
@@ -283,36 +292,49 @@ def bench_inspect(quick: bool) -> dict:
     times = timed(lambda: inspect_sentence(ckpt, sentence), 100 if quick else 400)
     cfg = ckpt.model.cfg
 
+    def step_by_step_figures(r) -> list:
+        """The figures of Step by step with every section shown (model/sections.py): layer 0, head 0, query 0."""
+        s, f = head_steps(r, ckpt.model, 0, 0, 0), feed_forward_steps(r, 0)
+        tok, dims, dh, ff = r.tokens, *([str(i) for i in range(n)] for n in (cfg.d_model, s.d_k, cfg.d_ff))
+        padded = padded_row(ckpt, r, 0, 0, 0)  # the mask section runs the sentence again, padded
+        d = dot_product(s, 0, int(s.scores[0].argmax()))  # the scores section opens the top score up
+        changed = what_if_weights(s.scores + s.mask, s.d_k, temperature=2.0)
+        matrices = {  # what each section draws, as the page draws it: a new section says here what it adds
+            "x": [(s.x_norm, dims, tok)],
+            "w": [(s.W_Q, dh, dims), (s.W_K, dh, dims), (s.W_V, dh, dims)],
+            "qkv": [(s.q, dh, tok), (s.k, dh, tok), (s.v, dh, tok)],
+            "scores": [(s.scores, tok, tok), ([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, ["Q", "K", "Q × K"])],
+            "scaled": [(s.scaled, tok, tok)],
+            "mask": [([padded.mask.tolist(), padded.weights.tolist()], padded.tokens, ["M", "A"])],
+            "exp": [],  # a table, not a figure
+            "softmax": [(s.weights, tok, tok)],
+            "output": [(s.output, dh, tok)],
+            "concat": [(s.concat, dims, tok)],
+            "wo": [(s.attn_out, dims, tok)],
+            "residual": [(s.residual, dims, tok)],
+            "ffn_norm": [(f.x_norm, dims, tok)],
+            "ffn_hidden": [(f.hidden, ff, tok)],
+            "ffn_out": [(f.ffn_out, dims, tok), (f.out, dims, tok)],
+            "whatif": [(changed, tok, tok)],
+        }
+        figs = [heatmap(m, xs, ys, signed=True) for section in SECTIONS for m, xs, ys in matrices[section.key]]
+        return figs + [token_bars(weights[0].tolist(), tok, "", "w") for weights in (s.weights, changed)]
+
     def all_figures():
         r = inspect_sentence(ckpt, sentence)
         tok, heads = r.tokens, [f"head {h}" for h in range(cfg.n_heads)]
         layers = [f"layer {i}" for i in range(cfg.n_layers)]
-        figs = [probabilities(r.label_names, r.probabilities),
-                attention_heads(r.trace.layers[-1].steps.weights[0], tok, heads),
-                attention_lines(r.trace.layers[-1].steps.weights[0, 0], tok, "query", "key"),
-                attention_grid(torch.stack([lt.steps.weights[0] for lt in r.trace.layers]), tok, layers, heads)]  # fmt: skip
-        cls_rows = r.trace.layers[-1].steps.weights[0, :, 0, :]
-        figs += [heatmap(cls_rows, tok, heads), token_bars(cls_rows.mean(0).tolist(), tok, "", "w"),
-                 token_bars(r.trace.pooling_weights[0].tolist(), tok, "", "w")]  # fmt: skip
-        s = head_steps(r, ckpt.model, 0, 0, 0)
-        padded = padded_row(ckpt, r, 0, 0, 0)  # step 6 runs the sentence again, padded
-        dims, dh = [str(i) for i in range(cfg.d_model)], [str(i) for i in range(s.d_k)]
-        for matrix, xs, ys in ((s.x_norm, dims, tok), (s.W_Q, dh, dims), (s.W_K, dh, dims), (s.W_V, dh, dims),
-                               (s.q, dh, tok), (s.k, dh, tok), (s.v, dh, tok), (s.scores, tok, tok),
-                               (s.scaled, tok, tok), ([padded.mask.tolist(), padded.weights.tolist()], padded.tokens, ["M", "A"]),
-                               (s.weights, tok, tok),
-                               (s.output, dh, tok), (s.concat, dims, tok), (s.attn_out, dims, tok),
-                               (s.residual, dims, tok)):  # fmt: skip
-            figs.append(heatmap(matrix, xs, ys, signed=True))
-        d = dot_product(s, 0, int(s.scores[0].argmax()))  # step 4's one score opened up
-        figs.append(heatmap([d.q.tolist(), d.k.tolist(), d.terms.tolist()], dh, ["Q", "K", "Q × K"], signed=True))
-        f, ff = feed_forward_steps(r, 0), [str(i) for i in range(cfg.d_ff)]
-        for matrix, xs in ((f.x_norm, dims), (f.hidden, ff), (f.ffn_out, dims), (f.out, dims)):
-            figs.append(heatmap(matrix, xs, tok, signed=True))
-        changed = what_if_weights(s.scores + s.mask, s.d_k, temperature=2.0)
-        figs += [heatmap(changed, tok, tok), token_bars(s.weights[0].tolist(), tok, "", "w"),
-                 token_bars(changed[0].tolist(), tok, "", "w")]  # fmt: skip
-        return figs
+        last = r.trace.layers[-1].attention.weights[0]  # (H, T, T)
+        figs = [
+            probabilities(r.label_names, r.probabilities),
+            attention_heads(last, tok, heads),
+            attention_lines(last[0], tok, "query", "key"),
+            attention_grid(torch.stack([lt.attention.weights[0] for lt in r.trace.layers]), tok, layers, heads),
+        ]
+        cls_rows = last[:, 0, :]
+        figs += [heatmap(cls_rows, tok, heads), token_bars(cls_rows.mean(0).tolist(), tok, "", "w")]
+        figs.append(token_bars(r.trace.pooling_weights[0].tolist(), tok, "", "w"))
+        return figs + step_by_step_figures(r)
 
     all_figures()
     figure_times = timed(all_figures, 10 if quick else 30)
@@ -376,8 +398,11 @@ def bench_streaming(quick: bool, device: torch.device) -> dict:
         for measure in (bare_run, worker_run) if i % 2 == 0 else (worker_run, bare_run):
             measure()
     ratio, rounds = median_of_rounds(worker, bare)
-    return {"streaming_overhead_ratio": ratio, "streaming_overhead_rounds": rounds,
-            "streaming_main_thread_openmp_released": released}  # fmt: skip
+    return {
+        "streaming_overhead_ratio": ratio,
+        "streaming_overhead_rounds": rounds,
+        "streaming_main_thread_openmp_released": released,
+    }
 
 
 def bench_app_rss(timeout: float = 240) -> dict:
@@ -407,16 +432,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, under a minute on 2 CPU cores")
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--no-app", action="store_true", help="skip the app memory measurement")
-    parser.add_argument("--batch-size", type=within(int, 1, 4096),
-                        help="throughput and MFU at another batch size than the preset's")  # fmt: skip
+    parser.add_argument(
+        "--batch-size", type=within(int, 1, 4096), help="throughput and MFU at another batch size than the preset's"
+    )
     args = parser.parse_args()
     try:
         device = pick_device(args.device)
     except RuntimeError as exc:  # cuda asked for where there is none
         parser.error(str(exc))
     t0 = time.perf_counter()
-    results: dict = {"device": str(device), "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-                     "machine": platform.processor() or platform.machine(), "torch": torch.__version__}  # fmt: skip
+    results: dict = {
+        "device": str(device),
+        "torch_threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+    }
     results.update(bench_throughput(args.quick, device, args.batch_size))
     if args.batch_size:
         results["batch_size"] = args.batch_size
@@ -432,13 +463,22 @@ def main() -> None:
 
         watched = watch_training(pairs=2)
         results["train_page_watched_ratio"] = watched["watched_over_unwatched"]
-        results["train_page_steps_per_second"] = [watched["steps_per_second_watched"],
-                                                  watched["steps_per_second_unwatched"]]  # fmt: skip
+        results["train_page_steps_per_second"] = [
+            watched["steps_per_second_watched"],
+            watched["steps_per_second_unwatched"],
+        ]
     results["bench_seconds"] = time.perf_counter() - t0
-    targets = {"throughput_ratio_vs_torch_encoder": (">=", 1.5), "mfu": (">=", 0.35), "time_to_80_seconds": ("<", 20),
-               "inspect_ms_p50": ("<", 10), "page_figures_ms_p50": ("<", 150), "streaming_overhead_ratio": (">=", 0.9),
-               "train_page_watched_ratio": (">=", 0.9), "app_peak_rss_mb": ("<", 1000),
-               "sst2_dev_accuracy": (">=", 0.83)}  # fmt: skip
+    targets = {
+        "throughput_ratio_vs_torch_encoder": (">=", 1.5),
+        "mfu": (">=", 0.35),
+        "time_to_80_seconds": ("<", 20),
+        "inspect_ms_p50": ("<", 10),
+        "page_figures_ms_p50": ("<", 150),
+        "streaming_overhead_ratio": (">=", 0.9),
+        "train_page_watched_ratio": (">=", 0.9),
+        "app_peak_rss_mb": ("<", 1000),
+        "sst2_dev_accuracy": (">=", 0.83),
+    }
     print(f"{'measure':38} {'value':>12}  target")
     for key, value in results.items():
         target = targets.get(key)

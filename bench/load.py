@@ -41,8 +41,32 @@ from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 
 _BUNDLED = load(ASSETS_CHECKPOINT)  # the model every student's Attention page shows before training
 TOKENIZER, MAX_LEN = _BUNDLED.tokenizer, _BUNDLED.model.cfg.max_len
-WORDS = ["good", "bad", "not", "movie", "book", "soup", "great", "boring", "but", "far", "too", "long", "love",
-         "hate", "the", "was", "really", "这部", "电影", "好看", "😀", "<b>", "wonderful", "terrible"]  # fmt: skip
+WORDS = [
+    "good",
+    "bad",
+    "not",
+    "movie",
+    "book",
+    "soup",
+    "great",
+    "boring",
+    "but",
+    "far",
+    "too",
+    "long",
+    "love",
+    "hate",
+    "the",
+    "was",
+    "really",
+    "这部",
+    "电影",
+    "好看",
+    "😀",
+    "<b>",
+    "wonderful",
+    "terrible",
+]
 
 
 @dataclass
@@ -196,12 +220,16 @@ def watch_training(pairs: int = 2) -> dict:
         for i in range(pairs):  # ABBA order, so a drift in the machine's speed favours neither side
             for watch in (True, False) if i % 2 == 0 else (False, True):
                 (watched if watch else unwatched).append(asyncio.run(watched_training(ws_url, watch)))
-    return {"steps_per_second_watched": watched, "steps_per_second_unwatched": unwatched,
-            "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched)}  # fmt: skip
+    return {
+        "steps_per_second_watched": watched,
+        "steps_per_second_unwatched": unwatched,
+        "watched_over_unwatched": statistics.median(watched) / statistics.median(unwatched),
+    }
 
 
-async def drive(url: str, sessions: int, seconds: float, with_training: bool = True,
-                think: float = 0.0) -> tuple[Stats, Stats]:  # fmt: skip
+async def drive(
+    url: str, sessions: int, seconds: float, with_training: bool = True, think: float = 0.0
+) -> tuple[Stats, Stats]:
     students, training = Stats(), Stats()
     deadline = time.time() + seconds
     tasks = [trainer(url, deadline, training)] if with_training else []
@@ -213,8 +241,9 @@ async def drive(url: str, sessions: int, seconds: float, with_training: bool = T
     return students, training
 
 
-def run(sessions: int = 20, seconds: float = 60, with_training: bool = True, think: float = 0.0,
-        reference: bool = True) -> dict:  # fmt: skip
+def run(
+    sessions: int = 20, seconds: float = 60, with_training: bool = True, think: float = 0.0, reference: bool = True
+) -> dict:
     """The load; with ``reference`` (and training) first the same training run alone, to compare its speed."""
     alone = None
     with serving() as server:
@@ -247,11 +276,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.load")
     parser.add_argument("--sessions", type=within(int, 1, 100), default=20)
     parser.add_argument("--seconds", type=within(float, 1, 600), default=60)
-    parser.add_argument("--think", type=within(float, 0, 60), default=0.0,
-                        help="mean seconds a student reads before the next sentence (0: none, the worst case)")  # fmt: skip
+    parser.add_argument(
+        "--think",
+        type=within(float, 0, 60),
+        default=0.0,
+        help="mean seconds a student reads before the next sentence (0: none, the worst case)",
+    )
     parser.add_argument("--no-training", action="store_true", help="no session trains meanwhile")
-    parser.add_argument("--watch-training", action="store_true",
-                        help="instead: training speed with the Train page open, over nobody watching")  # fmt: skip
+    parser.add_argument(
+        "--watch-training",
+        action="store_true",
+        help="instead: training speed with the Train page open, over nobody watching",
+    )
     args = parser.parse_args()
     if args.watch_training:
         print(json.dumps(watch_training()))
@@ -259,9 +295,11 @@ def main() -> None:
     result = run(args.sessions, args.seconds, not args.no_training, args.think)
     p50, p95 = result["latency_p50_s"] or float("nan"), result["latency_p95_s"] or float("nan")
     during = "while one session trains" if result["with_training"] else "with no training"
-    print(f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "
-          f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s, "
-          f"server peak RSS {result['server_peak_rss_mb'] or float('nan'):.0f} MB")  # fmt: skip
+    print(
+        f"{result['sessions']} sessions for {result['seconds']:.0f} s {during}: "
+        f"{result['updates']} attention updates, {result['errors']} errors, p50 {p50:.2f} s, p95 {p95:.2f} s, "
+        f"server peak RSS {result['server_peak_rss_mb'] or float('nan'):.0f} MB"
+    )
     if result["with_training"] and result["training_under_load_ratio"] is not None:
         print(
             f"training: {result['training_steps_per_second_under_load']:.1f} steps/s under the load against "

@@ -183,18 +183,45 @@ def main() -> None:
         baseline = bag_of_words_baseline(train, dev)
         baseline_seconds = time.perf_counter() - t0
         result = subprocess.run(
-            [sys.executable, "-m", "model", "train", "--data", str(tmp / "train.tsv"), "--valid", str(tmp / "dev.tsv"),
-             "--time-budget", str(args.time_budget), "--quiet", "--out", str(tmp / "ckpt"), *train_options],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "model",
+                "train",
+                "--data",
+                str(tmp / "train.tsv"),
+                "--valid",
+                str(tmp / "dev.tsv"),
+                "--time-budget",
+                str(args.time_budget),
+                "--quiet",
+                "--out",
+                str(tmp / "ckpt"),
+                *train_options,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ours = json.loads(result.stdout.strip().splitlines()[-1])
     mean_len = sum(len(t.split()) for t, _ in train) / len(train)
     print(f"data: {len(train)} training phrases (mean {mean_len:.1f} words), {len(dev)} dev sentences")
     print(f"bag-of-words logistic regression: {baseline:.4f}  ({baseline_seconds:.1f} s)")
-    print(f"our Transformer ({' '.join(train_options) or 'defaults'}, {args.time_budget:.0f} s budget): {ours['valid_accuracy']:.4f}  "
-          f"({ours['steps']} steps, {ours['samples_per_second']:.0f} samples/s)")  # fmt: skip
-    print(json.dumps({"baseline_accuracy": round(baseline, 4), "transformer_accuracy": ours["valid_accuracy"],
-                      "steps": ours["steps"], "samples_per_second": ours["samples_per_second"]}))  # fmt: skip
+    print(
+        f"our Transformer ({' '.join(train_options) or 'defaults'}, {args.time_budget:.0f} s budget): "
+        f"{ours['valid_accuracy']:.4f}  "
+        f"({ours['steps']} steps, {ours['samples_per_second']:.0f} samples/s)"
+    )
+    print(
+        json.dumps(
+            {
+                "baseline_accuracy": round(baseline, 4),
+                "transformer_accuracy": ours["valid_accuracy"],
+                "steps": ours["steps"],
+                "samples_per_second": ours["samples_per_second"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,12 @@ class BaselineResult:
     seconds: float  # fitting and scoring, wall-clock
 
     def to_json(self) -> dict:
-        return {"valid_accuracy": round(self.valid_accuracy, 4), "train_accuracy": round(self.train_accuracy, 4),
-                "n_features": self.n_features, "seconds": round(self.seconds, 2)}  # fmt: skip
+        return {
+            "valid_accuracy": round(self.valid_accuracy, 4),
+            "train_accuracy": round(self.train_accuracy, 4),
+            "n_features": self.n_features,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def bag_of_words(train_set: Dataset, valid_set: Dataset) -> BaselineResult:
@@ -44,8 +48,9 @@ def bag_of_words(train_set: Dataset, valid_set: Dataset) -> BaselineResult:
     from sklearn.linear_model import LogisticRegression
 
     start = time.perf_counter()
-    vectorizer = TfidfVectorizer(tokenizer=words, token_pattern=None, lowercase=False, ngram_range=(1, 2),
-                                 sublinear_tf=True, dtype=np.float32)  # fmt: skip
+    vectorizer = TfidfVectorizer(
+        tokenizer=words, token_pattern=None, lowercase=False, ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
+    )
     x_train = vectorizer.fit_transform(train_set.texts)
     classifier = LogisticRegression(max_iter=1000)
     classifier.fit(x_train, train_set.labels)

@@ -30,8 +30,40 @@ FILES = ("model.safetensors", "config.json", "tokenizer.json")
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 
 
+# The English sentence of each CheckpointError, as the command line prints it; the app words the same
+# code in the page's language (assets/i18n: error_<code>). An ``error`` value is the cause, itself worded.
+MESSAGES = {
+    "not_a_directory": "{path} is not a checkpoint directory",
+    "missing_files": "the checkpoint lacks {files}",
+    "config_not_json": "config.json is not valid JSON ({detail})",
+    "config_incomplete": "config.json lacks the 'model' settings or the 'label_names'",
+    "format_version": "config.json has format_version {found}; expected {expected}",
+    "bad_model_settings": "config.json has invalid model settings: {error}",
+    "label_names": "config.json: label_names must list {n} names, one per class",
+    "bad_tokenizer": "{error}",
+    "tokenizer_mismatch": "tokenizer.json has {tokens} tokens but the model was built for {vocab}: "
+    "the tokenizer does not belong to these weights",
+    "bad_weights": "model.safetensors is not a valid safetensors file ({detail})",
+    "missing_tensors": "model.safetensors does not match config.json: missing tensors {tensors}",
+    "unexpected_tensors": "model.safetensors does not match config.json: unexpected tensors {tensors}",
+    "shape_mismatch": "model.safetensors does not match config.json: {tensor} has shape {shape}, "
+    "the config needs {expected}",
+    "not_finite": "model.safetensors: {tensor} holds NaN or infinite values",
+    "zip_too_big": "the zip is {mb:.0f} MB; the limit is {limit:.0f} MB",
+    "not_a_zip": "the upload is not a zip file",
+    "zip_lacks": "the zip lacks {files}",
+    "zip_member_too_big": "{file} in the zip is too large",
+    "zip_damaged": "{file} in the zip is damaged ({detail})",
+}
+
+
 class CheckpointError(ValueError):
-    """A checkpoint cannot be loaded; the message names the file and the problem."""
+    """A checkpoint cannot be loaded. ``code`` names the problem and ``values`` fill in its sentence
+    (MESSAGES, the English of the command line); the app says the same in the page's language."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, **values: object) -> None:
+        self.code, self.values = code, values
+        super().__init__(message or MESSAGES[code].format(**values))
 
 
 @dataclass
@@ -62,64 +94,54 @@ def save(directory: str | Path, ckpt: Checkpoint) -> Path:
 def load(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     directory = Path(directory)
     if not directory.is_dir():
-        raise CheckpointError(f"{directory} is not a checkpoint directory")
+        raise CheckpointError(code="not_a_directory", path=str(directory))
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
-        raise CheckpointError(f"the checkpoint lacks {', '.join(missing)}")
+        raise CheckpointError(code="missing_files", files=", ".join(missing))
     try:
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"config.json is not valid JSON ({exc})") from None
+        raise CheckpointError(code="config_not_json", detail=str(exc)) from None
     if not isinstance(config, dict) or "model" not in config or "label_names" not in config:
-        raise CheckpointError("config.json lacks the 'model' settings or the 'label_names'")
+        raise CheckpointError(code="config_incomplete")
     if config.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"config.json has format_version {config.get('format_version')!r}; expected {FORMAT_VERSION}"
-        )
+        raise CheckpointError(code="format_version", found=repr(config.get("format_version")), expected=FORMAT_VERSION)
     try:
         model_cfg: ModelConfig = model_config_from_dict(config["model"])
     except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"config.json has invalid model settings: {exc}") from None
+        raise CheckpointError(code="bad_model_settings", error=exc) from None
     labels = config["label_names"]
     if (
         not isinstance(labels, list)
         or len(labels) != model_cfg.n_classes
         or not all(isinstance(x, str) for x in labels)
     ):
-        raise CheckpointError(f"config.json: label_names must list {model_cfg.n_classes} names, one per class")
+        raise CheckpointError(code="label_names", n=model_cfg.n_classes)
     try:
         tokenizer = Tokenizer.load(directory / "tokenizer.json")
     except TokenizerError as exc:
-        raise CheckpointError(str(exc)) from None
+        raise CheckpointError(code="bad_tokenizer", error=exc) from None
     if tokenizer.vocab_size != model_cfg.vocab_size:
-        raise CheckpointError(
-            f"tokenizer.json has {tokenizer.vocab_size} tokens but the model was built for {model_cfg.vocab_size}: "
-            "the tokenizer does not belong to these weights"
-        )
+        raise CheckpointError(code="tokenizer_mismatch", tokens=tokenizer.vocab_size, vocab=model_cfg.vocab_size)
     weights_path = directory / "model.safetensors"
     try:
         # safetensors parses a JSON header and raw tensor bytes: no pickle, so no code can run.
         weights = load_file(str(weights_path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"model.safetensors is not a valid safetensors file ({str(exc)[:160]})") from None
+        raise CheckpointError(code="bad_weights", detail=str(exc)[:160]) from None
     model = TransformerClassifier(model_cfg)
     expected = model.state_dict()
-    if set(weights) != set(expected):
-        extra, lacking = sorted(set(weights) - set(expected)), sorted(set(expected) - set(weights))
-        raise CheckpointError(
-            "model.safetensors does not match config.json: "
-            + "; ".join(part for part in (
-                f"unexpected tensors {', '.join(extra[:4])}" if extra else "",
-                f"missing tensors {', '.join(lacking[:4])}" if lacking else "") if part)
-        )  # fmt: skip
+    lacking, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+    if lacking:  # named first: a config with more layers than the weights lacks whole blocks
+        raise CheckpointError(code="missing_tensors", tensors=", ".join(lacking[:4]))
+    if extra:
+        raise CheckpointError(code="unexpected_tensors", tensors=", ".join(extra[:4]))
     for name, tensor in weights.items():
         if tensor.shape != expected[name].shape:
-            raise CheckpointError(
-                f"model.safetensors does not match config.json: {name} has shape {tuple(tensor.shape)}, "
-                f"the config needs {tuple(expected[name].shape)}"
-            )
+            shape, needed = tuple(tensor.shape), tuple(expected[name].shape)
+            raise CheckpointError(code="shape_mismatch", tensor=name, shape=shape, expected=needed)
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-            raise CheckpointError(f"model.safetensors: {name} holds NaN or infinite values")
+            raise CheckpointError(code="not_finite", tensor=name)
     model.load_state_dict(weights)
     model.to(device).eval()
     meta = {k: v for k, v in config.items() if k not in ("model", "label_names", "format_version")}
@@ -137,24 +159,24 @@ def to_zip(directory: str | Path) -> bytes:
 def from_zip(data: bytes, directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Unpack a checkpoint zip (only its three known files, never paths from the archive) and load it."""
     if len(data) > MAX_ZIP_BYTES:
-        raise CheckpointError(f"the zip is {len(data) / 1e6:.0f} MB; the limit is {MAX_ZIP_BYTES / 1e6:.0f} MB")
+        raise CheckpointError(code="zip_too_big", mb=len(data) / 2**20, limit=MAX_ZIP_BYTES / 2**20)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise CheckpointError("the upload is not a zip file") from None
+        raise CheckpointError(code="not_a_zip") from None
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     with zf:
         by_name = {Path(info.filename).name: info for info in zf.infolist() if not info.is_dir()}
         missing = [name for name in FILES if name not in by_name]
         if missing:
-            raise CheckpointError(f"the zip lacks {', '.join(missing)}")
+            raise CheckpointError(code="zip_lacks", files=", ".join(missing))
         for name in FILES:
             info = by_name[name]
             if info.file_size > MAX_ZIP_BYTES:
-                raise CheckpointError(f"{name} in the zip is too large")
+                raise CheckpointError(code="zip_member_too_big", file=name)
             try:
                 (directory / name).write_bytes(zf.read(info))
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise CheckpointError(f"{name} in the zip is damaged ({exc})") from None
+                raise CheckpointError(code="zip_damaged", file=name, detail=str(exc)) from None
     return load(directory, device)

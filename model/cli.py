@@ -16,12 +16,13 @@ import torch
 
 from . import checkpoint
 from .baseline import baseline_metrics
-from .config import ConfigError, preset, to_dict, with_vocab
+from .config import PRESETS, ConfigError
 from .data import DataError, Dataset, align_labels, builtin_names, load_builtin, load_file
 from .inspect import InputError, inspect_sentence
-from .tokenizer import Tokenizer, TokenizerError
+from .recipe import build_model, run_meta
+from .settings import DEFAULT_PRESET, SETTINGS, configs
+from .tokenizer import TokenizerError
 from .trainer import EncodedSet, evaluate, pick_device, train
-from .transformer import TransformerClassifier
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,25 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--valid", type=Path, help="a validation file (default: 10%% of --data held out)")
     t.add_argument("--text-column")
     t.add_argument("--label-column")
-    t.add_argument("--preset", default="small", choices=["tiny", "small", "base"])
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--time-budget", type=float, help="stop after this many seconds of training")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    t.add_argument("--lr", type=float)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--d-model", type=int, help="width of every token vector (d_model)")
-    t.add_argument("--n-heads", type=int, help="attention heads per layer")
-    t.add_argument("--n-layers", type=int, help="encoder blocks")
-    t.add_argument("--d-ff", type=int, help="hidden width of the feed-forward network")
-    t.add_argument("--dropout", type=float)
-    t.add_argument("--pooling", choices=["mean", "cls"])
-    t.add_argument("--positional", choices=["learned", "sinusoidal"])
-    t.add_argument("--activation", choices=["relu", "gelu"])
-    t.add_argument("--tokenizer", choices=["wordpiece", "bpe"])
-    t.add_argument("--vocab-size", type=int)
-    t.add_argument("--label-smoothing", type=float, help="target share spread over all classes (0 to 0.5)")
-    t.add_argument("--word-dropout", type=float, help="probability of hiding each training token as [UNK]")
+    t.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS))
+    for setting in SETTINGS:  # one option for each setting a page offers, and the command line's own
+        choices = list(setting.choices) if setting.kind is str else None
+        t.add_argument(setting.flag, type=setting.kind, choices=choices, help=setting.help)
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument(
         "--no-baseline",
@@ -100,21 +86,12 @@ def _load_training_data(args) -> tuple[Dataset, Dataset, str]:
 
 
 def cmd_train(args) -> dict:
-    model_cfg, train_cfg = preset(
-        args.preset, epochs=args.epochs, time_budget=args.time_budget, seed=args.seed, device=args.device,
-        lr=args.lr, batch_size=args.batch_size, pooling=args.pooling, tokenizer=args.tokenizer,
-        vocab_size=args.vocab_size, d_model=args.d_model, n_heads=args.n_heads, n_layers=args.n_layers,
-        d_ff=args.d_ff, dropout=args.dropout, positional=args.positional, activation=args.activation,
-        label_smoothing=args.label_smoothing, word_dropout=args.word_dropout,
-    )  # fmt: skip
+    model_cfg, train_cfg = configs({s.name: getattr(args, s.name) for s in SETTINGS}, args.preset)
     pick_device(train_cfg.device)  # fail early on a missing GPU
     train_set, valid_set, description = _load_training_data(args)
     if len(valid_set) == 0:
         raise DataError("the validation part is empty: give more rows or a --valid file")
-    torch.manual_seed(train_cfg.seed)
-    tokenizer = Tokenizer.train(train_set.texts, train_cfg.vocab_size, train_cfg.tokenizer)
-    model_cfg = with_vocab(model_cfg, tokenizer.vocab_size, len(train_set.label_names))
-    model = TransformerClassifier(model_cfg)
+    tokenizer, model = build_model(train_set, model_cfg, train_cfg)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -133,28 +110,21 @@ def cmd_train(args) -> dict:
             done = record
     if bar is not None:
         bar.close()
-    metrics = {
-        "valid_accuracy": round(done.valid_accuracy, 4),
-        "valid_loss": round(done.valid_loss, 4),
-        "steps": done.steps,
-        "train_seconds": round(done.train_seconds, 2),
-        "samples_per_second": round(done.samples_per_second, 1),
-        "device": done.device,
-        "reason": done.reason,
-    }
     baseline = None if args.no_baseline else baseline_metrics(train_set, valid_set)
+    if baseline is not None and bar is not None:
+        print(
+            f"bag-of-words baseline: valid accuracy {baseline['valid_accuracy']:.4f} ({baseline['seconds']:.1f} s)",
+            file=sys.stderr,
+        )
+    meta = run_meta(train_cfg, description, train_set, valid_set, done, baseline)
+    metrics = {
+        key: round(value, 4 if "valid" in key else 2 if key == "train_seconds" else 1)
+        if isinstance(value, float)
+        else value
+        for key, value in meta["metrics"].items()
+    }
     if baseline is not None:
         metrics["baseline_valid_accuracy"] = baseline["valid_accuracy"]
-        if bar is not None:
-            print(f"bag-of-words baseline: valid accuracy {baseline['valid_accuracy']:.4f} "
-                  f"({baseline['seconds']:.1f} s)", file=sys.stderr)  # fmt: skip
-    meta = {
-        "baseline": baseline,
-        "training": to_dict(train_cfg),
-        "dataset": {"description": description, "n_train": len(train_set), "n_valid": len(valid_set),
-                    "label_counts": train_set.label_counts()},
-        "metrics": metrics,
-    }  # fmt: skip
     checkpoint.save(args.out, checkpoint.Checkpoint(model.cpu(), tokenizer, train_set.label_names, meta))
     return {**metrics, "out": str(args.out)}
 

@@ -10,30 +10,49 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+# The English sentence of each ConfigError, as the command line prints it; the app words the same
+# code in the page's language (assets/i18n: error_<code>).
+MESSAGES = {
+    "not_whole_number": "{setting} must be a whole number, got {value}",
+    "not_a_number": "{setting} must be a number, got {value}",
+    "out_of_range": "{setting} {value} is out of range: choose {low} to {high}",
+    "not_divisible": "d_model {d_model} is not divisible by {n_heads} heads: "
+    "choose a d_model that is a multiple of n_heads (e.g. {suggestion})",
+    "not_a_choice": "{setting} must be one of {choices}; got {value}",
+    "unknown_preset": "unknown preset {preset!r}: choose one of {choices}",
+    "unknown_setting": "unknown setting {setting!r}",
+    "settings_not_an_object": "model settings must be a JSON object",
+    "unknown_settings": "unknown model settings: {settings}",
+}
+
 
 class ConfigError(ValueError):
-    """A setting is out of range; the message says which one and what to do."""
+    """A setting is out of range. ``code`` names the problem and ``values`` fill in its sentence
+    (MESSAGES, the English of the command line); the app says the same in the page's language."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, **values: object) -> None:
+        self.code, self.values = code, values
+        super().__init__(message or MESSAGES[code].format(**values))
 
 
-def _check(condition: bool, message: str) -> None:
+def _check(condition: bool, code: str, **values: Any) -> None:
     if not condition:
-        raise ConfigError(message)
+        raise ConfigError(code=code, **values)
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    _check(
-        isinstance(value, int) and not isinstance(value, bool),
-        f"{name} must be a whole number, got {value!r}",
-    )
-    _check(low <= value <= high, f"{name} {value} is out of range: choose {low} to {high}")
+    _check(isinstance(value, int) and not isinstance(value, bool), "not_whole_number", setting=name, value=repr(value))
+    _check(low <= value <= high, "out_of_range", setting=name, value=value, low=low, high=high)
 
 
 def _check_float(name: str, value: Any, low: float, high: float) -> None:
-    _check(
-        isinstance(value, (int, float)) and not isinstance(value, bool),
-        f"{name} must be a number, got {value!r}",
-    )
-    _check(low <= value <= high, f"{name} {value} is out of range: choose {low} to {high}")
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    _check(is_number, "not_a_number", setting=name, value=repr(value))
+    _check(low <= value <= high, "out_of_range", setting=name, value=value, low=low, high=high)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    _check(value in choices, "not_a_choice", setting=name, value=repr(value), choices=", ".join(choices))
 
 
 @dataclass(frozen=True)
@@ -59,20 +78,12 @@ class ModelConfig:
         _check_int("d_ff", self.d_ff, 4, 8192)
         _check_int("max_len", self.max_len, 2, 1024)
         _check_float("dropout", self.dropout, 0.0, 0.9)
-        _check(
-            self.d_model % self.n_heads == 0,
-            f"d_model {self.d_model} is not divisible by {self.n_heads} heads: "
-            f"choose a d_model that is a multiple of n_heads (e.g. {self.n_heads * max(1, round(self.d_model / self.n_heads))})",
-        )
-        _check(
-            self.positional in ("learned", "sinusoidal"),
-            f"positional must be 'learned' or 'sinusoidal', got {self.positional!r}",
-        )
-        _check(
-            self.activation in ("relu", "gelu"),
-            f"activation must be 'relu' or 'gelu', got {self.activation!r}",
-        )
-        _check(self.pooling in ("mean", "cls"), f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        suggestion = self.n_heads * max(1, round(self.d_model / self.n_heads))
+        divisible = self.d_model % self.n_heads == 0
+        _check(divisible, "not_divisible", d_model=self.d_model, n_heads=self.n_heads, suggestion=suggestion)
+        _check_choice("positional", self.positional, ("learned", "sinusoidal"))
+        _check_choice("activation", self.activation, ("relu", "gelu"))
+        _check_choice("pooling", self.pooling, ("mean", "cls"))
 
     @property
     def d_head(self) -> int:
@@ -105,20 +116,14 @@ class TrainConfig:
         _check_float("warmup", self.warmup, 0.0, 0.5)
         _check_float("grad_clip", self.grad_clip, 0.0, 1e6)
         _check_int("seed", self.seed, 0, 2**31 - 1)
-        _check(
-            self.device in ("auto", "cpu", "cuda", "mps"),
-            f"device must be auto, cpu, cuda or mps, got {self.device!r}",
-        )
+        _check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         _check_float("time_budget", self.time_budget, 0.0, 7 * 24 * 3600.0)
         _check_int("eval_every", self.eval_every, 0, 10**7)
         _check_int("snapshot_every", self.snapshot_every, 0, 10**7)
         _check_int("vocab_size", self.vocab_size, 50, 200_000)
         _check_float("label_smoothing", self.label_smoothing, 0.0, 0.5)
         _check_float("word_dropout", self.word_dropout, 0.0, 0.5)
-        _check(
-            self.tokenizer in ("wordpiece", "bpe"),
-            f"tokenizer must be 'wordpiece' or 'bpe', got {self.tokenizer!r}",
-        )
+        _check_choice("tokenizer", self.tokenizer, ("wordpiece", "bpe"))
 
 
 # Presets: only the settings that differ from the dataclass defaults.
@@ -141,7 +146,7 @@ PRESETS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
     """The named preset's two configs, with any setting overridden (None means keep)."""
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+        raise ConfigError(code="unknown_preset", preset=name, choices=", ".join(PRESETS))
     model_kw, train_kw = PRESETS[name]
     model_kw, train_kw = dict(model_kw), dict(train_kw)
     model_names = {f.name for f in fields(ModelConfig)}
@@ -150,7 +155,7 @@ def preset(name: str, **overrides: Any) -> tuple[ModelConfig, TrainConfig]:
         if value is None:
             continue
         if key not in model_names and key not in train_names:
-            raise ConfigError(f"unknown setting {key!r}")
+            raise ConfigError(code="unknown_setting", setting=key)
         if key in model_names:
             model_kw[key] = value
         if key in train_names:
@@ -167,11 +172,11 @@ def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:
 def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
     """Rebuild a ModelConfig from JSON, refusing unknown keys with a clear message."""
     if not isinstance(data, dict):
-        raise ConfigError("model settings must be a JSON object")
+        raise ConfigError(code="settings_not_an_object")
     known = {f.name for f in fields(ModelConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"unknown model settings: {', '.join(unknown)}")
+        raise ConfigError(code="unknown_settings", settings=", ".join(unknown))
     return ModelConfig(**data)
 
 

@@ -33,8 +33,12 @@ CORPUS_DIR = ASSETS / "corpus"
 # The article's own examples are held out of every training set, so the bundled model's
 # answer on them is generalisation, not memory.
 # The Chinese pair is the same two sentences as the app's Chinese probes.
-ARTICLE_EXAMPLES = {"I love this movie!": "positive", "She doesn't like this book.": "negative",
-                    "我很喜欢这部电影！": "positive", "她不喜欢这本书。": "negative"}  # fmt: skip
+ARTICLE_EXAMPLES = {
+    "I love this movie!": "positive",
+    "She doesn't like this book.": "negative",
+    "我很喜欢这部电影！": "positive",
+    "她不喜欢这本书。": "negative",
+}
 
 # ---- sentiment: written sentences, generated sentences, lexicon words ---------------------------
 
@@ -107,8 +111,20 @@ def _parts(rng: random.Random, b: dict, positive: bool) -> tuple[list, list, lis
 
 
 # Verbs of liking under negation, in both directions, so that neither "not" nor "like" decides alone.
-EN_PEOPLE = [("I", 1), ("we", 1), ("they", 1), ("my kids", 1), ("my friends", 1), ("she", 3), ("he", 3),
-             ("my wife", 3), ("my husband", 3), ("my mum", 3), ("my dad", 3), ("my sister", 3)]  # fmt: skip
+EN_PEOPLE = [
+    ("I", 1),
+    ("we", 1),
+    ("they", 1),
+    ("my kids", 1),
+    ("my friends", 1),
+    ("she", 3),
+    ("he", 3),
+    ("my wife", 3),
+    ("my husband", 3),
+    ("my mum", 3),
+    ("my dad", 3),
+    ("my sister", 3),
+]
 EN_LIKING = ["like", "love", "enjoy", "recommend", "care for", "think much of"]
 
 
@@ -118,14 +134,29 @@ def _en_liking(rng: random.Random, subject: str, positive: bool) -> str:
         subject = "this " + subject[4:]
     verb = _pick(rng, EN_LIKING[:4] if positive else EN_LIKING)
     if positive:
-        return _pick(rng, [f"{person} couldn't {verb} {subject} more", f"{person} can't stop talking about {subject}",
-                           f"{person} never regretted choosing {subject}", f"{person} didn't expect to {verb} {subject}, but here we are",
-                           f"not a day goes by that {person} don't {verb} {subject}" if number == 1
-                           else f"{person} keeps going back to {subject}"])  # fmt: skip
+        return _pick(
+            rng,
+            [
+                f"{person} couldn't {verb} {subject} more",
+                f"{person} can't stop talking about {subject}",
+                f"{person} never regretted choosing {subject}",
+                f"{person} didn't expect to {verb} {subject}, but here we are",
+                f"not a day goes by that {person} don't {verb} {subject}"
+                if number == 1
+                else f"{person} keeps going back to {subject}",
+            ],
+        )
     present = "don't" if number == 1 else "doesn't"
-    return _pick(rng, [f"{person} {present} {verb} {subject}", f"{person} didn't {verb} {subject}",
-                       f"{person} did not {verb} {subject} at all", f"{person} will never {verb} {subject}",
-                       f"{person} {present} really {verb} {subject}"])  # fmt: skip
+    return _pick(
+        rng,
+        [
+            f"{person} {present} {verb} {subject}",
+            f"{person} didn't {verb} {subject}",
+            f"{person} did not {verb} {subject} at all",
+            f"{person} will never {verb} {subject}",
+            f"{person} {present} really {verb} {subject}",
+        ],
+    )
 
 
 ZH_PEOPLE = ["我", "我们", "她", "他", "我妈", "我爸", "孩子", "朋友们", "同事", "我老公", "我老婆"]
@@ -134,12 +165,27 @@ ZH_PEOPLE = ["我", "我们", "她", "他", "我妈", "我爸", "孩子", "朋�
 def _zh_liking(rng: random.Random, subject: str, positive: bool) -> str:
     person = _pick(rng, ZH_PEOPLE)
     if positive:
-        return _pick(rng, [f"{person}忍不住推荐{subject}", f"{person}从来没后悔选{subject}",
-                           f"{person}没有不喜欢{subject}的", f"{person}不得不说{subject}真的好",
-                           f"{person}越来越喜欢{subject}了"])  # fmt: skip
+        return _pick(
+            rng,
+            [
+                f"{person}忍不住推荐{subject}",
+                f"{person}从来没后悔选{subject}",
+                f"{person}没有不喜欢{subject}的",
+                f"{person}不得不说{subject}真的好",
+                f"{person}越来越喜欢{subject}了",
+            ],
+        )
     verb = _pick(rng, ["喜欢", "推荐", "满意", "看好", "想再试"])
-    return _pick(rng, [f"{person}不{verb}{subject}", f"{person}一点也不{verb}{subject}", f"{person}并不{verb}{subject}",
-                       f"{person}真的不{verb}{subject}", f"{person}再也不会{verb}{subject}了"])  # fmt: skip
+    return _pick(
+        rng,
+        [
+            f"{person}不{verb}{subject}",
+            f"{person}一点也不{verb}{subject}",
+            f"{person}并不{verb}{subject}",
+            f"{person}真的不{verb}{subject}",
+            f"{person}再也不会{verb}{subject}了",
+        ],
+    )
 
 
 def _en_generated(rng: random.Random, b: dict, positive: bool) -> str:
@@ -154,7 +200,9 @@ def _en_generated(rng: random.Random, b: dict, positive: bool) -> str:
     elif kind == 1:  # two clauses of one polarity
         s = f"{_pick(rng, same)}{_pick(rng, [', and ', '. ', ' and ', ', plus '])}{_pick(rng, same)}"
     elif kind == 2:  # contrast: the clause after "but" decides
-        s = f"{_pick(rng, other)}{_pick(rng, [', but ', ' but ', '. but ', ', however ', '. still, '])}{_pick(rng, same)}"
+        first = _pick(rng, other)  # drawn in this order: the seeded datasets stay byte for byte the same
+        but = _pick(rng, [", but ", " but ", ". but ", ", however ", ". still, "])
+        s = f"{first}{but}{_pick(rng, same)}"
     elif kind == 3:  # concession first: "although ..., ..."
         s = f"{_pick(rng, ['although', 'even though', 'sure,', 'okay,'])} {_pick(rng, other)}, {_pick(rng, same)}"
     elif kind == 4:  # the verdict first, the concession after it
@@ -198,11 +246,13 @@ def _zh_generated(rng: random.Random, b: dict, positive: bool) -> str:
     elif kind == 2:  # 转折: the clause after 但是 decides
         s = f"{_pick(rng, other)}{comma}{_pick(rng, ['但是', '不过', '可是', '但', '就是'])}{_pick(rng, same)}"
     elif kind == 3:  # 让步: 虽然……但是……
-        s = f"{_pick(rng, ['虽然', '尽管', '虽说'])}{_pick(rng, other)}{comma}{_pick(rng, ['但是', '但', '不过', '可是'])}{_pick(rng, same)}"
+        although = _pick(rng, ["虽然", "尽管", "虽说"])
+        s = f"{although}{_pick(rng, other)}{comma}{_pick(rng, ['但是', '但', '不过', '可是'])}{_pick(rng, same)}"
     elif kind == 4:  # the verdict first
         s = f"{_pick(rng, same)}{comma}{_pick(rng, ['虽然', '尽管', '哪怕'])}{_pick(rng, other)}"
     elif kind == 5:  # a change over time
-        s = f"{_pick(rng, ['刚开始', '一开始', '起初'])}{_pick(rng, other)}{comma}{_pick(rng, b['later'])}{_pick(rng, same)}"
+        first = _pick(rng, ["刚开始", "一开始", "起初"])
+        s = f"{first}{_pick(rng, other)}{comma}{_pick(rng, b['later'])}{_pick(rng, same)}"
     elif kind == 6:
         degree = rng.choices(["", _pick(rng, b["intensifiers"]), _pick(rng, b["hedges"])], [3, 5, 1])[0]
         s = f"{subject}{degree}{_pick(rng, adjectives)}"
@@ -267,8 +317,11 @@ def generate_sentiment(name: str, spec: dict, root: Path = CORPUS_DIR) -> tuple[
         if keep(text):
             made.append({"text": text, "label": spec["labels"][int(positive)]})
     # A word that is also a whole sentence above ("Junk.", "绝了") stays where that sentence is.
-    words = [{"text": _lexicon_row(rng, w, spec["language"]), "label": spec["labels"][int(p)]}
-             for w, p in lexicon(name, root) if normalise(w) not in seen]  # fmt: skip
+    words = [
+        {"text": _lexicon_row(rng, w, spec["language"]), "label": spec["labels"][int(p)]}
+        for w, p in lexicon(name, root)
+        if normalise(w) not in seen
+    ]
     train, valid = [], []
     for rows in (hand, made):
         rows = list(rows)
@@ -284,9 +337,11 @@ def generate_sentiment(name: str, spec: dict, root: Path = CORPUS_DIR) -> tuple[
 
 # ---- synthetic tasks --------------------------------------------------------------------------
 
-FILLER = ("the a cat dog man woman child bird house car tree river road city garden window table door "
-          "walked ran saw found took left opened closed near over under behind with from into small "
-          "old new tall quiet happy every some morning evening yesterday today box letter chair hill").split()  # fmt: skip
+FILLER = (
+    "the a cat dog man woman child bird house car tree river road city garden window table door "
+    "walked ran saw found took left opened closed near over under behind with from into small "
+    "old new tall quiet happy every some morning evening yesterday today box letter chair hill"
+).split()
 COLOURS = ["red", "blue", "green", "yellow", "purple", "orange", "pink", "brown", "white", "black", "grey"]
 NEG_POS_ADJ = ["good", "nice", "fine", "great", "pleasant", "lovely", "kind", "clever"]
 NEG_NEG_ADJ = ["bad", "awful", "rude", "sad", "ugly", "poor", "cruel", "dull"]
@@ -318,20 +373,46 @@ def _negation_sentence(rng: random.Random, positive: bool) -> str:
 # ---- writing ------------------------------------------------------------------------------------
 
 SPECS = {
-    "sentiment_en": dict(kind="sentiment", labels=["negative", "positive"], n_generated=2000, valid_fraction=0.1,
-                         seed=1, language="en",
-                         description="English reviews of food, hotels, travel, films, books, music, games, "
-                                     "phones, apps, services and courses"),
-    "sentiment_zh": dict(kind="sentiment", labels=["negative", "positive"], n_generated=2000, valid_fraction=0.1,
-                         seed=2, language="zh",
-                         description="中文评论：餐厅、外卖、酒店、旅行、电影、剧集、书、音乐、游戏、手机、数码、商品、App、服务、课程"),
-    "colour": dict(make=_colour_sentence, labels=["no_colour", "colour"], n_train=2000, n_valid=400, seed=3,
-                   language="en", description="Synthetic: does the sentence mention a colour?",
-                   deciding_words=COLOURS),
-    "negation": dict(make=_negation_sentence, labels=["negative", "positive"], n_train=2000, n_valid=400, seed=4,
-                     language="en", description="Synthetic: an adjective's polarity, flipped by a 'not' right before it",
-                     deciding_words=NEG_POS_ADJ + NEG_NEG_ADJ + ["not"]),
-}  # fmt: skip
+    "sentiment_en": dict(
+        kind="sentiment",
+        labels=["negative", "positive"],
+        n_generated=2000,
+        valid_fraction=0.1,
+        seed=1,
+        language="en",
+        description="English reviews of food, hotels, travel, films, books, music, games, "
+        "phones, apps, services and courses",
+    ),
+    "sentiment_zh": dict(
+        kind="sentiment",
+        labels=["negative", "positive"],
+        n_generated=2000,
+        valid_fraction=0.1,
+        seed=2,
+        language="zh",
+        description="中文评论：餐厅、外卖、酒店、旅行、电影、剧集、书、音乐、游戏、手机、数码、商品、App、服务、课程",
+    ),
+    "colour": dict(
+        make=_colour_sentence,
+        labels=["no_colour", "colour"],
+        n_train=2000,
+        n_valid=400,
+        seed=3,
+        language="en",
+        description="Synthetic: does the sentence mention a colour?",
+        deciding_words=COLOURS,
+    ),
+    "negation": dict(
+        make=_negation_sentence,
+        labels=["negative", "positive"],
+        n_train=2000,
+        n_valid=400,
+        seed=4,
+        language="en",
+        description="Synthetic: an adjective's polarity, flipped by a 'not' right before it",
+        deciding_words=NEG_POS_ADJ + NEG_NEG_ADJ + ["not"],
+    ),
+}
 
 
 def generate(name: str) -> tuple[list[dict], list[dict]]:
@@ -424,8 +505,29 @@ LEXICON_SOURCES = {
     ),
 }
 
-_PROFANITY = ("fuck", "shit", "bitch", "damn", "bastard", "crap", "dick", "piss", "slut", "whore", "rape",
-              "nigg", "fag", "retard", "cock", "pussy", "ass", "dumb", "hell", "douche", "jerk")  # fmt: skip
+_PROFANITY = (
+    "fuck",
+    "shit",
+    "bitch",
+    "damn",
+    "bastard",
+    "crap",
+    "dick",
+    "piss",
+    "slut",
+    "whore",
+    "rape",
+    "nigg",
+    "fag",
+    "retard",
+    "cock",
+    "pussy",
+    "ass",
+    "dumb",
+    "hell",
+    "douche",
+    "jerk",
+)
 
 
 def write_lexicons(root: Path = CORPUS_DIR) -> dict[str, int]:
@@ -447,7 +549,7 @@ def write_lexicons(root: Path = CORPUS_DIR) -> dict[str, int]:
             and not any(p in word for p in _PROFANITY)
             and zipf_frequency(word, "en") >= 3.0
         ):
-            en.append((word, mean))  # fmt: skip
+            en.append((word, mean))
 
     def hownet(name: str) -> set[str]:
         # The package ships its word lists as pickled lists of strings; only these files are read.
@@ -457,8 +559,11 @@ def write_lexicons(root: Path = CORPUS_DIR) -> dict[str, int]:
     positive = hownet("hownet/pos.pkl") & (hownet("dutir/好.pkl") | hownet("dutir/乐.pkl"))
     negative = hownet("hownet/neg.pkl") & set().union(*(hownet(f"dutir/{c}.pkl") for c in "恶哀怒惧"))
     positive, negative = positive - negative, negative - positive
-    zh = [(w, 1.0 if w in positive else -1.0) for w in sorted(positive | negative)
-          if 2 <= len(w) <= 4 and zipf_frequency(w, "zh") >= 2.5]  # fmt: skip
+    zh = [
+        (w, 1.0 if w in positive else -1.0)
+        for w in sorted(positive | negative)
+        if 2 <= len(w) <= 4 and zipf_frequency(w, "zh") >= 2.5
+    ]
     counts = {}
     for name, rows in (("sentiment_en", sorted(en)), ("sentiment_zh", zh)):
         lines = ["word\tscore"] + [f"{w}\t{s:g}" for w, s in rows]
@@ -490,20 +595,35 @@ def write_all(root: Path = DATASETS_DIR) -> None:
             lengths = [len(t) if chars else len(t.split()) for t in texts]
             return sum(lengths) / max(1, len(lengths))
 
-        fields = dict(name=name, description=spec["description"], seed=spec["seed"], n_train=len(train),
-                      n_valid=len(valid), mean_words=mean_length([r["text"] for r in train]),
-                      unit="characters" if chars else "words", balance=balance, language=spec["language"])  # fmt: skip
+        fields = dict(
+            name=name,
+            description=spec["description"],
+            seed=spec["seed"],
+            n_train=len(train),
+            n_valid=len(valid),
+            mean_words=mean_length([r["text"] for r in train]),
+            unit="characters" if chars else "words",
+            balance=balance,
+            language=spec["language"],
+        )
         if spec.get("kind") == "sentiment":
             hand = written(name)
             natural = _read_jsonl(DATASETS_DIR / name / "natural.jsonl")
             natural_counts = Counter(r["label"] for r in natural)
             sheet = SENTIMENT_DATASHEET.format(
-                **fields, n_written=len(hand), n_generated=spec["n_generated"], n_lexicon=len(lexicon(name)),
-                lexicon_source=LEXICON_SOURCES[name], mean_written=mean_length([r["text"] for r in hand]),
-                n_natural=len(natural), natural_balance=", ".join(f"{lab} {natural_counts[lab]}" for lab in spec["labels"]),
-            )  # fmt: skip
+                **fields,
+                n_written=len(hand),
+                n_generated=spec["n_generated"],
+                n_lexicon=len(lexicon(name)),
+                lexicon_source=LEXICON_SOURCES[name],
+                mean_written=mean_length([r["text"] for r in hand]),
+                n_natural=len(natural),
+                natural_balance=", ".join(f"{lab} {natural_counts[lab]}" for lab in spec["labels"]),
+            )
         else:
-            extra = (f"- **Known answer**: the deciding tokens are {', '.join(spec['deciding_words'])}. "
-                     "A head that has learned the task puts the most [CLS] attention on them.")  # fmt: skip
+            extra = (
+                f"- **Known answer**: the deciding tokens are {', '.join(spec['deciding_words'])}. "
+                "A head that has learned the task puts the most [CLS] attention on them."
+            )
             sheet = DATASHEET.format(**fields, extra=extra)
         (folder / "DATASHEET.md").write_text(sheet, encoding="utf-8")

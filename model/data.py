@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import random
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +19,63 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DATASETS_DIR = ASSETS / "datasets"
 
 MAX_CLASSES = 20
-MAX_FILE_BYTES = 50 * 1024 * 1024  # 50 MB: large enough for 100k+ sentences, small enough for a class server
+MAX_FILE_BYTES = 50 * 2**20  # 50 MB: large enough for 100k+ sentences, small enough for a class server
 MAX_ROWS = 200_000
+MIN_TRAIN_ROWS = 4  # fewer than this left for training after the hold-out is no dataset at all
+SMALL_TRAIN_ROWS = 200  # under this many training sentences a Transformer learns them by heart
 TEXT_NAMES = ("text", "sentence", "review", "content", "comment", "document", "文本", "句子", "评论")
 LABEL_NAMES = ("label", "labels", "sentiment", "class", "category", "target", "y", "标签", "类别")
 
+# The English sentence of each DataError, as the command line prints it. The app words the same
+# code in the page's language (assets/i18n: error_<code>), naming its own boxes where this names flags.
+MESSAGES = {
+    "unknown_dataset": "no built-in dataset named {dataset!r}: choose one of {choices}",
+    "empty_file": "{name} is empty",
+    "binary_file": "{name} looks like a binary file, not CSV, TSV or JSONL text",
+    "bad_encoding": "{name}, line {line}: the text is neither UTF-8 nor Windows-1252; save it as UTF-8",
+    "no_such_file": "{name} does not exist",
+    "file_too_big": "{name} is {mb:.1f} MB; the limit is {limit:.0f} MB",
+    "no_rows": "{name} has no rows",
+    "too_many_rows": "{name} has {rows:,} rows; the limit is {limit:,}",
+    "empty_text": "{name}, line {line}: the text is empty",
+    "empty_label": "{name}, line {line}: the label is empty",
+    "label_not_text": "{name}, line {line}: the label {label} is not a string or an integer",
+    "one_column_comma": "{name}, line {line}: found 1 column; expected a text and a label separated by a comma",
+    "one_column_tab": "{name}, line {line}: found 1 column; expected a text and a label separated by a tab",
+    "column_count": "{name}, line {line}: {found} columns where the first row has {width}",
+    "unclosed_quote": '{name}, line {line}: a quote (") opens here and is never closed, so the rest of the file '
+    "reads as one cell; close it or remove it",
+    "quote_runs_on": '{name}, line {line}: a quote (") opens here and runs on to line {closes}; '
+    "close it on line {line} or remove it",
+    "csv_error": "{name}, line {line}: {detail}",
+    "cell_too_long": "{name}, line {line}: a cell is longer than {limit:,} characters",
+    "bad_json": "{name}, line {line}: not valid JSON ({detail})",
+    "not_an_object": '{name}, line {line}: each line must be a JSON object like {{"text": ..., "label": ...}}',
+    "header_only": "{name} has a header but no rows",
+    "no_header": "{name} has no header row, so columns cannot be chosen by name",
+    "no_such_column": "{name}: no column named {column!r}; columns are {columns}",
+    "several_text_columns": "{name}: several columns could be the text ({columns}); name one with --text-column",
+    "several_label_columns": "{name}: several columns could be the label ({columns}); name one with --label-column",
+    "same_column": "{name}: the text and the label cannot be the same column",
+    "columns_unclear": "{name}: cannot tell which column is the text and which the label ({columns}); "
+    "name them with --text-column and --label-column",
+    "columns_unclear_unnamed": "{name}: cannot tell which of its {width} columns is the text and which the label; "
+    "add a first row naming them 'text' and 'label'",
+    "unknown_label": "{name}, line {line}: unknown label {label!r}; expected one of {expected}",
+    "one_class": "{name}: every row has the label {label!r}; a classifier needs at least 2 classes",
+    "too_many_classes": "{name}: {n} different labels; the limit is {limit}. Is the label column the right one?",
+    "labels_missing": "{name} has labels the training data lacks: {labels}",
+    "too_few_rows": "{name} has {rows} rows: too few to hold some out for validation and train on the rest",
+}
+
 
 class DataError(ValueError):
-    """A data file cannot be used; the message says what is wrong and on which line."""
+    """A data file cannot be used. ``code`` names the problem and ``values`` fill in its sentence
+    (MESSAGES, the English of the command line); the app says the same in the page's language."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, **values: object) -> None:
+        self.code, self.values = code, values
+        super().__init__(message or MESSAGES[code].format(**values))
 
 
 @dataclass
@@ -60,10 +110,8 @@ class Dataset:
         return self.subset(sorted(train_idx)), self.subset(sorted(valid_idx))
 
     def subset(self, idx: list[int]) -> Dataset:
-        return Dataset(
-            [self.texts[i] for i in idx], [self.labels[i] for i in idx], list(self.label_names),
-            self.description, self.source,
-        )  # fmt: skip
+        texts, labels = [self.texts[i] for i in idx], [self.labels[i] for i in idx]
+        return Dataset(texts, labels, list(self.label_names), self.description, self.source)
 
 
 @dataclass
@@ -82,7 +130,7 @@ def builtin_names() -> list[str]:
 def load_builtin(name: str) -> BuiltinDataset:
     folder = DATASETS_DIR / name
     if not (folder / "train.jsonl").is_file():
-        raise DataError(f"no built-in dataset named {name!r}: choose one of {', '.join(builtin_names())}")
+        raise DataError(code="unknown_dataset", dataset=name, choices=", ".join(builtin_names()))
     info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
     label_names = info["labels"]
     parts = []
@@ -100,9 +148,9 @@ def load_builtin(name: str) -> BuiltinDataset:
 def read_text(raw: bytes, name: str = "file") -> str:
     """Decode bytes as UTF-8 (with or without BOM), falling back to Windows-1252."""
     if not raw.strip():
-        raise DataError(f"{name} is empty")
+        raise DataError(code="empty_file", name=name)
     if b"\x00" in raw[:8192]:
-        raise DataError(f"{name} looks like a binary file, not CSV, TSV or JSONL text")
+        raise DataError(code="binary_file", name=name)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as utf8_error:
@@ -110,9 +158,7 @@ def read_text(raw: bytes, name: str = "file") -> str:
             return raw.decode("cp1252")
         except UnicodeDecodeError:
             line = raw[: utf8_error.start].count(b"\n") + 1
-            raise DataError(
-                f"{name}, line {line}: the text is neither UTF-8 nor Windows-1252; save it as UTF-8"
-            ) from None
+            raise DataError(code="bad_encoding", name=name, line=line) from None
 
 
 def load_file(
@@ -125,11 +171,14 @@ def load_file(
 ) -> Dataset:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path} does not exist")
-    size = path.stat().st_size
+        raise DataError(code="no_such_file", name=str(path))
+    _check_size(path.stat().st_size, max_bytes, path.name)  # before reading a file that may not fit in memory
+    return parse_bytes(path.read_bytes(), path.name, text_column, label_column, label_order, max_rows, max_bytes)
+
+
+def _check_size(size: int, max_bytes: int, name: str) -> None:
     if size > max_bytes:
-        raise DataError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
-    return parse_bytes(path.read_bytes(), path.name, text_column, label_column, label_order, max_rows)
+        raise DataError(code="file_too_big", name=name, mb=size / 2**20, limit=max_bytes / 2**20)
 
 
 def parse_bytes(
@@ -139,8 +188,10 @@ def parse_bytes(
     label_column: str | None = None,
     label_order: list[str] | None = None,
     max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Dataset:
     """Parse an uploaded or on-disk file's bytes into a Dataset (the format from its name)."""
+    _check_size(len(raw), max_bytes, name)
     text = read_text(raw, name)
     suffix = Path(name).suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
@@ -153,25 +204,33 @@ def parse_bytes(
         records = _delimited_rows(text, delimiter, name)
         header = None
     if not records:
-        raise DataError(f"{name} has no rows")
+        raise DataError(code="no_rows", name=name)
     text_idx, label_idx, records = _choose_columns(records, header, text_column, label_column, name)
     if len(records) > max_rows:
-        raise DataError(f"{name} has {len(records):,} rows; the limit is {max_rows:,}")
+        raise DataError(code="too_many_rows", name=name, rows=len(records), limit=max_rows)
     texts, raw_labels = [], []
     for line, cells in records:
         sentence, label = cells[text_idx], cells[label_idx]
         if not isinstance(sentence, str) or not sentence.strip():
-            raise DataError(f"{name}, line {line}: the text is empty")
+            raise DataError(code="empty_text", name=name, line=line)
         if label is None or (isinstance(label, str) and not label.strip()):
-            raise DataError(f"{name}, line {line}: the label is empty")
+            raise DataError(code="empty_label", name=name, line=line)
         if isinstance(label, bool) or not isinstance(label, (str, int)):
             if isinstance(label, float) and label.is_integer():
                 label = int(label)
             else:
-                raise DataError(f"{name}, line {line}: the label {label!r} is not a string or an integer")
+                raise DataError(code="label_not_text", name=name, line=line, label=repr(label))
         texts.append(sentence.strip())
         raw_labels.append(str(label).strip())
     return _index_labels(texts, raw_labels, label_order, name, [line for line, _ in records])
+
+
+def hold_out(full: Dataset, valid_fraction: float = 0.1, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """An uploaded file split into training and validation parts; DataError when it is too small for both."""
+    train, valid = full.split(valid_fraction, seed)
+    if len(valid) == 0 or len(train) < MIN_TRAIN_ROWS:
+        raise DataError(code="too_few_rows", name=full.source, rows=len(full))
+    return train, valid
 
 
 def _sniff(text: str) -> str:
@@ -180,26 +239,71 @@ def _sniff(text: str) -> str:
 
 
 def _delimited_rows(text: str, delimiter: str, name: str) -> list[tuple[int, list]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    records, width = [], None
+    # The csv module's line_num is the last physical line it read: after an unclosed quote that is
+    # wherever the quoted cell ended (the end of the file), so the quote's own line is found by _quote_at.
+    lines = io.StringIO(text).readlines()
+    reader = csv.reader(lines, delimiter=delimiter)
+    records, width, first_line = [], None, 1
     try:
         for cells in reader:
+            start, first_line = first_line, reader.line_num + 1  # this record's first line; the next one's
             if not cells or all(not c.strip() for c in cells):
                 continue
+            quote = _quote_at(lines, start, delimiter) if reader.line_num > start else None
+            if quote is not None:
+                raise _quote_error(name, quote)
             if width is None:
                 width = len(cells)
                 if width < 2:
-                    kind = "tab" if delimiter == "\t" else "comma"
-                    raise DataError(
-                        f"{name}, line {reader.line_num}: found 1 column; expected a text and a label "
-                        f"separated by a {kind}"
-                    )
+                    code = "one_column_tab" if delimiter == "\t" else "one_column_comma"
+                    raise DataError(code=code, name=name, line=reader.line_num)
             elif len(cells) != width:
-                raise DataError(f"{name}, line {reader.line_num}: {len(cells)} columns where the first row has {width}")
-            records.append((reader.line_num, cells))
-    except csv.Error as exc:
-        raise DataError(f"{name}, line {reader.line_num}: {exc}") from None
+                raise DataError(code="column_count", name=name, line=reader.line_num, found=len(cells), width=width)
+            records.append((start, cells))
+    except csv.Error as exc:  # e.g. a cell past the csv module's size limit: often an unclosed quote
+        quote = _quote_at(lines, first_line, delimiter)
+        if quote is not None:
+            raise _quote_error(name, quote) from None
+        if "field limit" in str(exc):  # the csv module says so only in its message
+            limit = csv.field_size_limit()
+            raise DataError(code="cell_too_long", name=name, line=reader.line_num, limit=limit) from None
+        raise DataError(code="csv_error", name=name, line=reader.line_num, detail=str(exc)) from None
     return records
+
+
+def _quote_at(lines: list[str], start: int, delimiter: str) -> tuple[int, int | None] | None:
+    """Where a quoted cell of the record starting on line ``start`` opens across a line break, and where it
+    closes (None: never). A cell that closes cleanly (before a delimiter or the line's end) is no trouble."""
+    in_quote, cell_start, opened = False, True, 0
+    for number in range(start, len(lines) + 1):
+        line = lines[number - 1]
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if in_quote and char == '"':
+                if line[i + 1 : i + 2] == '"':
+                    i += 1  # "" is a quote inside a quoted cell
+                else:
+                    in_quote = False
+                    after = line[i + 1 : i + 2]
+                    if number > opened and after not in (delimiter, "\n", "\r", ""):
+                        return opened, number  # closed lines later, and not at a cell's end: a stray quote
+            elif not in_quote:
+                if char == '"' and cell_start:
+                    in_quote, opened = True, number
+                cell_start = char == delimiter
+            i += 1
+        if not in_quote:
+            return None
+        cell_start = False
+    return opened, None
+
+
+def _quote_error(name: str, quote: tuple[int, int | None]) -> DataError:
+    opened, closes = quote
+    if closes is None:
+        return DataError(code="unclosed_quote", name=name, line=opened)
+    return DataError(code="quote_runs_on", name=name, line=opened, closes=closes)
 
 
 def _jsonl_rows(text: str, name: str) -> list[tuple[int, dict]]:
@@ -210,11 +314,9 @@ def _jsonl_rows(text: str, name: str) -> list[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{name}, line {number}: not valid JSON ({exc.msg})") from None
+            raise DataError(code="bad_json", name=name, line=number, detail=exc.msg) from None
         if not isinstance(row, dict):
-            raise DataError(
-                f'{name}, line {number}: each line must be a JSON object like {{"text": ..., "label": ...}}'
-            )
+            raise DataError(code="not_an_object", name=name, line=number)
         rows.append((number, row))
     return rows
 
@@ -226,24 +328,18 @@ def _find(names: list[str], wanted: tuple[str, ...]) -> list[int]:
 
 def _choose_columns(records, header, text_column, label_column, name):
     """Which column holds the text and which the label; drops a header row if there is one."""
-    first = records[0][1]
-    if header is None:
-        # A header row is one whose cells name the columns we are looking for.
-        named = set(n.strip().lower() for n in first if isinstance(n, str))
-        wanted = {c.lower() for c in (text_column, label_column) if c}
-        is_header = bool(wanted & named) or bool(named & set(TEXT_NAMES)) or bool(named & set(LABEL_NAMES))
-        if is_header:
-            header, records = [str(c) for c in first], records[1:]
-            if not records:
-                raise DataError(f"{name} has a header but no rows")
+    text_column, label_column = (c.strip() if c and c.strip() else None for c in (text_column, label_column))
+    if header is None and _is_header(records, text_column, label_column):
+        header, records = [str(c).strip() for c in records[0][1]], records[1:]
+        if not records:
+            raise DataError(code="header_only", name=name)
     if text_column or label_column:
         if header is None:
-            raise DataError(f"{name} has no header row, so columns cannot be chosen by name")
+            raise DataError(code="no_header", name=name)
         lowered = [h.strip().lower() for h in header]
         for given in (text_column, label_column):
             if given and given.lower() not in lowered:
-                raise DataError(f"{name}: no column named {given!r}; columns are {', '.join(header)}")
-    width = len(records[0][1])
+                raise DataError(code="no_such_column", name=name, column=given, columns=", ".join(header))
 
     def pick(given, known, role):
         if given:
@@ -253,49 +349,92 @@ def _choose_columns(records, header, text_column, label_column, name):
             if len(hits) == 1:
                 return hits[0]
             if len(hits) > 1:
-                raise DataError(
-                    f"{name}: several columns could be the {role} ({', '.join(header[i] for i in hits)}); "
-                    f"name one with --{role}-column"
-                )
+                columns = ", ".join(header[i] for i in hits)
+                code = "several_text_columns" if role == "text" else "several_label_columns"
+                raise DataError(code=code, name=name, columns=columns)
         return None
 
     text_idx = pick(text_column, TEXT_NAMES, "text")
     label_idx = pick(label_column, LABEL_NAMES, "label")
     if text_idx is None or label_idx is None:
-        text_idx, label_idx = _guess_columns(records, width, text_idx, label_idx, header, name)
+        text_idx, label_idx = _guess_columns(records, text_idx, label_idx, header, name)
     if text_idx == label_idx:
-        raise DataError(f"{name}: the text and the label cannot be the same column")
+        raise DataError(code="same_column", name=name)
     return text_idx, label_idx, records
 
 
-def _guess_columns(records, width, text_idx, label_idx, header, name):
-    """Detect the columns by their content: the label has few distinct short values, the text the longest."""
-    described = ", ".join(header) if header else f"{width} unnamed columns"
-    candidates = range(width)
+def _is_header(records, text_column, label_column) -> bool:
+    """Whether the first row names the columns rather than holding a sentence and its label.
+
+    It does when a cell is a usual or a given column name, or when its cells are unlike the data below
+    them: a word over a column of numbers ("stars" over 1 to 5), or short names over a column of a few
+    repeating labels in which the first row's value never occurs again.
+    """
+    first = [c.strip() if isinstance(c, str) else c for c in records[0][1]]
+    named = {c.lower() for c in first if isinstance(c, str)}
+    wanted = {c.lower() for c in (text_column, label_column) if c}
+    if named & (wanted | set(TEXT_NAMES) | set(LABEL_NAMES)):
+        return True
+    below = [cells for _, cells in records[1:]]
+    if not below or not all(isinstance(c, str) and c for c in first):
+        return False
+    for column, cell in enumerate(first):
+        values = [str(cells[column]).strip() for cells in below]
+        if all(_is_number(v) for v in values) and not _is_number(cell):
+            return True
+        distinct = set(values)
+        few = 2 <= len(distinct) <= min(MAX_CLASSES, len(values) // 2)
+        if few and cell not in distinct and all(_looks_like_a_name(c) for c in first):
+            return True
+    return False
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_a_name(cell: str) -> bool:
+    """A column name is short: a few words at most, no sentence (review_body, 评论内容, Star rating)."""
+    return len(cell) <= 40 and len(cell.split()) <= 3 and cell[-1] not in ".!?。！？"
+
+
+def _guess_columns(records, text_idx, label_idx, header, name):
+    """Detect the columns by their content: the label has a few values that repeat, the text the longest."""
+    width = len(records[0][1])
+    n_rows = len(records)
     stats = []
-    for c in candidates:
-        values = [cells[c] for _, cells in records]
-        strings = [str(v) for v in values if v is not None]
-        distinct = len(set(strings))
-        mean_len = sum(len(s) for s in strings) / max(1, len(strings))
-        stats.append((c, distinct, mean_len))
+    for c in range(width):
+        strings = [str(cells[c]) for _, cells in records if cells[c] is not None]
+        mean_len = statistics.fmean(len(s) for s in strings) if strings else 0.0
+        stats.append((c, len(set(strings)), mean_len))
     if label_idx is None:
-        labelish = [c for c, distinct, _ in stats if c != text_idx and 2 <= distinct <= MAX_CLASSES]
-        if len(labelish) != 1:
-            raise DataError(
-                f"{name}: cannot tell which column is the label ({described}); "
-                "add a header with 'text' and 'label' or name them with --text-column and --label-column"
-            )
-        label_idx = labelish[0]
+        # A label repeats: a handful of classes over many rows. Of several such columns, one with
+        # clearly fewer values (2 classes beside 6 sentences) is the label; an even choice is refused.
+        labelish = sorted(
+            (distinct, c)
+            for c, distinct, _ in stats
+            if c != text_idx and 2 <= distinct <= MAX_CLASSES and (distinct < n_rows or n_rows <= 2)
+        )
+        if labelish and (len(labelish) == 1 or labelish[1][0] >= 2 * labelish[0][0]):
+            label_idx = labelish[0][1]
+        else:
+            raise _unclear(name, header, width)
     if text_idx is None:
         others = sorted(((m, c) for c, _, m in stats if c != label_idx and _all_strings(records, c)), reverse=True)
         if not others or (len(others) > 1 and others[1][0] > 0.5 * others[0][0]):
-            raise DataError(
-                f"{name}: cannot tell which column is the text ({described}); "
-                "name it with a header or with --text-column"
-            )
+            raise _unclear(name, header, width)
         text_idx = others[0][1]
     return text_idx, label_idx
+
+
+def _unclear(name, header, width) -> DataError:
+    if header:
+        return DataError(code="columns_unclear", name=name, columns=", ".join(header))
+    return DataError(code="columns_unclear_unnamed", name=name, width=width)
 
 
 def _all_strings(records, c) -> bool:
@@ -307,15 +446,14 @@ def _index_labels(texts, raw_labels, label_order, name, lines) -> Dataset:
         index = {lab: i for i, lab in enumerate(label_order)}
         for line, lab in zip(lines, raw_labels):
             if lab not in index:
-                raise DataError(f"{name}, line {line}: unknown label {lab!r}; expected one of {', '.join(label_order)}")
+                expected = ", ".join(label_order)
+                raise DataError(code="unknown_label", name=name, line=line, label=lab, expected=expected)
         return Dataset(texts, [index[lab] for lab in raw_labels], list(label_order), source=name)
     distinct = set(raw_labels)
     if len(distinct) < 2:
-        raise DataError(f"{name}: every row has the label {raw_labels[0]!r}; a classifier needs at least 2 classes")
+        raise DataError(code="one_class", name=name, label=raw_labels[0])
     if len(distinct) > MAX_CLASSES:
-        raise DataError(
-            f"{name}: {len(distinct)} different labels; the limit is {MAX_CLASSES}. Is the label column the right one?"
-        )
+        raise DataError(code="too_many_classes", name=name, n=len(distinct), limit=MAX_CLASSES)
     # Integer labels sort as numbers (0, 1, 2, 10), others alphabetically.
     if all(lab.lstrip("-").isdigit() for lab in distinct):
         names = sorted(distinct, key=int)
@@ -330,6 +468,6 @@ def align_labels(valid: Dataset, train: Dataset, name: str = "validation file") 
     index = {lab: i for i, lab in enumerate(train.label_names)}
     missing = sorted(set(valid.label_names) - set(index))
     if missing:
-        raise DataError(f"{name} has labels the training data lacks: {', '.join(missing)}")
+        raise DataError(code="labels_missing", name=name, labels=", ".join(missing))
     labels = [index[valid.label_names[y]] for y in valid.labels]
     return Dataset(valid.texts, labels, list(train.label_names), valid.description, valid.source)

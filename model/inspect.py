@@ -13,6 +13,9 @@ import torch
 from .tokenizer import PAD, Encoded
 from .transformer import Trace
 
+# One head's slices of AttentionCache that Inspection.head hands out (and to_json writes), in this order.
+HEAD_MATRICES = ("q", "k", "v", "scores", "scaled", "weights", "output")
+
 
 class InputError(ValueError):
     """The sentence cannot be inspected (e.g. it is empty); the message says what to do."""
@@ -43,13 +46,9 @@ class Inspection:
         return self.label_names[max(range(len(self.probabilities)), key=self.probabilities.__getitem__)]
 
     def head(self, layer: int, head: int) -> dict[str, torch.Tensor]:
-        """One head's matrices for this sentence (T tokens, Dh head width)."""
-        lt = self.trace.layers[layer]
-        return {
-            "q": lt.q[0, head], "k": lt.k[0, head], "v": lt.v[0, head],
-            "scores": lt.steps.scores[0, head], "scaled": lt.steps.scaled[0, head],
-            "weights": lt.steps.weights[0, head], "output": lt.steps.output[0, head],
-        }  # fmt: skip
+        """One head's matrices for this sentence (T tokens, Dh head width), named as in AttentionCache."""
+        cache = self.trace.layers[layer].attention
+        return {name: getattr(cache, name)[0, head] for name in HEAD_MATRICES}
 
     def to_json(self) -> dict:
         def rounded(t: torch.Tensor):
@@ -57,8 +56,10 @@ class Inspection:
 
         layers = []
         for i, lt in enumerate(self.trace.layers):
-            heads = [{k: rounded(v) for k, v in self.head(i, h).items()} for h in range(lt.q.shape[1])]
-            layers.append({"heads": heads, "concat": rounded(lt.concat[0]), "attn_out": rounded(lt.attn_out[0])})
+            heads = [{k: rounded(v) for k, v in self.head(i, h).items()} for h in range(lt.attention.q.shape[1])]
+            layers.append(
+                {"heads": heads, "concat": rounded(lt.attention.concat[0]), "attn_out": rounded(lt.attn_out[0])}
+            )
         return {
             "sentence": self.sentence,
             "tokens": self.tokens,
@@ -77,8 +78,8 @@ class Inspection:
         lines += [f"prediction: {self.prediction}  ({probs})", ""]
         width = max(len(t) for t in self.tokens)
         for i, lt in enumerate(self.trace.layers):
-            for h in range(lt.q.shape[1]):
-                w = lt.steps.weights[0, h, 0]
+            for h in range(lt.attention.q.shape[1]):
+                w = lt.attention.weights[0, h, 0]
                 top = sorted(range(len(w)), key=lambda j: -float(w[j]))[:3]
                 where = ", ".join(f"{self.tokens[j]} {float(w[j]):.2f}" for j in top)
                 lines.append(f"layer {i} head {h}: {self.tokens[0]:<{width}} attends most to {where}")
@@ -149,8 +150,8 @@ def _traced_forward(model, ids: list[int], attention_mask: list[int]):
     was_training = model.training
     model.eval()
     try:
-        return model(torch.tensor([ids], device=device), torch.tensor([attention_mask], device=device),
-                     return_trace=True)  # fmt: skip
+        ids_batch = torch.tensor([ids], device=device)  # a batch of one
+        return model(ids_batch, torch.tensor([attention_mask], device=device), return_trace=True)
     finally:
         model.train(was_training)
 
@@ -180,10 +181,10 @@ def padded_row(ckpt, result: Inspection, layer: int, head: int, query: int, n_pa
     if n_pad <= 0:
         return None
     _, trace = _traced_forward(model, result.encoded.ids + [tokenizer.pad_id] * n_pad, [1] * T + [0] * n_pad)
-    steps = trace.layers[layer].steps
-    mask = additive_mask(steps.mask[0, 0, 0])
-    weights = steps.weights[0, head, query].cpu()
-    unpadded = result.trace.layers[layer].steps.weights[0, head, query].cpu()
+    cache = trace.layers[layer].attention
+    mask = additive_mask(cache.mask[0, 0, 0])
+    weights = cache.weights[0, head, query].cpu()
+    unpadded = result.trace.layers[layer].attention.weights[0, head, query].cpu()
     largest_change = float((weights[:T] - unpadded).abs().max())
     return PaddedRow(result.tokens + [PAD] * n_pad, mask, weights, largest_change)
 
@@ -224,15 +225,26 @@ def head_steps(result: Inspection, model, layer: int, head: int, query: int) -> 
     w = {k: v.detach() for k, v in attn.head_weights(head).items()}
     matrices = result.head(layer, head)  # q, k, v, scores, scaled, weights, output from the trace
     scaled = matrices["scaled"]
-    real = lt.steps.mask[0, 0, 0] if lt.steps.mask is not None else torch.ones(scaled.shape[-1], dtype=torch.bool)
+    cache = lt.attention
+    real = cache.mask[0, 0, 0] if cache.mask is not None else torch.ones(scaled.shape[-1], dtype=torch.bool)
     mask = additive_mask(real)
     row = scaled[query] + mask
     exp = torch.exp(row - row.max())  # subtracting the max changes nothing after normalising, avoids overflow
     return HeadSteps(
-        **matrices, **w, x=lt.x[0], x_norm=lt.x_norm[0], mask=mask, exp=exp, row_sum=float(exp.sum()),
-        concat=lt.concat[0], W_O=attn.proj.weight.detach().T, b_O=attn.proj.bias.detach(), attn_out=lt.attn_out[0],
-        residual=lt.residual[0], d_k=lt.q.shape[-1],
-    )  # fmt: skip
+        **matrices,
+        **w,
+        x=lt.x[0],
+        x_norm=lt.x_norm[0],
+        mask=mask,
+        exp=exp,
+        row_sum=float(exp.sum()),
+        concat=cache.concat[0],
+        W_O=attn.proj.weight.detach().T,
+        b_O=attn.proj.bias.detach(),
+        attn_out=lt.attn_out[0],
+        residual=lt.residual[0],
+        d_k=cache.q.shape[-1],
+    )
 
 
 @dataclass
@@ -250,8 +262,10 @@ class DotProduct:
 def dot_product(steps: HeadSteps, query: int, key: int) -> DotProduct:
     q, k = steps.q[query], steps.k[key]
     terms = q * k
-    return DotProduct(q=q, k=k, terms=terms, score=float(steps.scores[query, key]),
-                      positive=float(terms.clamp(min=0).sum()), negative=float(terms.clamp(max=0).sum()))  # fmt: skip
+    positive, negative = float(terms.clamp(min=0).sum()), float(terms.clamp(max=0).sum())
+    return DotProduct(
+        q=q, k=k, terms=terms, score=float(steps.scores[query, key]), positive=positive, negative=negative
+    )
 
 
 @dataclass
@@ -268,8 +282,8 @@ class FeedForwardSteps:
 def feed_forward_steps(result: Inspection, layer: int) -> FeedForwardSteps:
     lt = result.trace.layers[layer]
     hidden = lt.hidden[0]
-    return FeedForwardSteps(x_norm=lt.ffn_in[0], hidden=hidden, ffn_out=lt.ffn_out[0], out=lt.out[0],
-                            zeroed=(hidden == 0).sum(-1).tolist())  # fmt: skip
+    zeroed = (hidden == 0).sum(-1).tolist()
+    return FeedForwardSteps(x_norm=lt.ffn_in[0], hidden=hidden, ffn_out=lt.ffn_out[0], out=lt.out[0], zeroed=zeroed)
 
 
 def what_if_weights(scores: torch.Tensor, d_k: int, scale: bool = True, temperature: float = 1.0) -> torch.Tensor:

@@ -16,17 +16,15 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 
 from .baseline import baseline_metrics
 from .checkpoint import Checkpoint
-from .config import ModelConfig, TrainConfig, to_dict, with_vocab
+from .config import ModelConfig, TrainConfig
 from .data import Dataset
-from .tokenizer import Tokenizer
+from .recipe import archive, build_model, run_meta, validation_predictions
 from .trainer import DoneRecord, EvalRecord, SnapshotRecord, StepRecord, TrainingControl, train
-from .transformer import TransformerClassifier
 
 PROBE_SENTENCES = {
     "en": ["I love this movie!", "She doesn't like this book."],
@@ -57,10 +55,26 @@ class RunView:
     error: str | None
     checkpoint: Checkpoint | None
     started_at: float | None
+    predictions: list[int] | None = None  # the model's class for each validation sentence, once done
+    archive: bytes | None = None  # the checkpoint as a zip, once done
 
     @property
     def active(self) -> bool:
         return self.status in ("preparing", "training", "paused")
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Seconds of training left at the pace of the last (up to) 50 steps; None before 5 steps.
+
+        Not the pace since the start: the first steps of a fresh server are slow (threads, caches and
+        allocations warming up), and an estimate from them said 879 s for a run that took 99.
+        """
+        if len(self.steps) < 5:
+            return None
+        last, ref = self.steps[-1], self.steps[max(0, len(self.steps) - 51)]
+        if last.step <= ref.step or last.elapsed <= ref.elapsed:
+            return None
+        return (last.elapsed - ref.elapsed) / (last.step - ref.step) * max(0, last.total_steps - last.step)
 
 
 def _abandon_after() -> float:
@@ -82,6 +96,8 @@ class TrainingRun:
     error: str | None = None
     checkpoint: Checkpoint | None = None
     started_at: float | None = None
+    predictions: list[int] | None = None
+    archive: bytes | None = None
     _thread: threading.Thread | None = None
     _control: TrainingControl = field(default_factory=TrainingControl)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -156,23 +172,31 @@ class TrainingRun:
 
     def view(self) -> RunView:
         with self._lock:
-            return RunView(self.status, list(self.steps), list(self.evals), list(self.snapshots), self.done,
-                           self.error, self.checkpoint, self.started_at)  # fmt: skip
+            return RunView(
+                self.status,
+                list(self.steps),
+                list(self.evals),
+                list(self.snapshots),
+                self.done,
+                self.error,
+                self.checkpoint,
+                self.started_at,
+                self.predictions,
+                self.archive,
+            )
 
     # ---- the worker thread --------------------------------------------------------------
     def _reset_records(self) -> None:
         with self._lock:
             self.steps, self.evals, self.snapshots = [], [], []
             self.done, self.error, self.checkpoint, self.started_at = None, None, None, None
+            self.predictions = self.archive = None
 
     def _work(self, train_set, valid_set, model_cfg, train_cfg, probes, description) -> None:
         try:
             # A new thread gets its own OpenMP team; size it like the main thread's explicitly.
             torch.set_num_threads(_THREADS)
-            torch.manual_seed(train_cfg.seed)
-            tokenizer = Tokenizer.train(train_set.texts, train_cfg.vocab_size, train_cfg.tokenizer)
-            model_cfg = with_vocab(model_cfg, tokenizer.vocab_size, len(train_set.label_names))
-            model = TransformerClassifier(model_cfg)
+            tokenizer, model = build_model(train_set, model_cfg, train_cfg)
             if self._control.stopped:
                 self.status = "stopped"
                 return
@@ -193,19 +217,14 @@ class TrainingRun:
                         self.done = record
             # Beside every finished model, the honest rival: word counting on the same split (a second or two).
             baseline = baseline_metrics(train_set, valid_set) if self.done.steps else None
-            meta: dict[str, Any] = {
-                "baseline": baseline,
-                "training": to_dict(train_cfg),
-                "dataset": {"description": description, "n_train": len(train_set), "n_valid": len(valid_set),
-                            "label_counts": train_set.label_counts()},
-                "metrics": {"valid_accuracy": self.done.valid_accuracy, "valid_loss": self.done.valid_loss,
-                            "steps": self.done.steps, "train_seconds": self.done.train_seconds,
-                            "samples_per_second": self.done.samples_per_second, "device": self.done.device,
-                            "reason": self.done.reason},
-            }  # fmt: skip
+            meta = run_meta(train_cfg, description, train_set, valid_set, self.done, baseline)
             model.cpu().eval()
+            trained = Checkpoint(model, tokenizer, list(train_set.label_names), meta)
+            # What the page shows and offers once the run is done, computed here and not in the page.
+            predictions = validation_predictions(trained, valid_set)
+            zipped = archive(trained)
             with self._lock:
-                self.checkpoint = Checkpoint(model, tokenizer, list(train_set.label_names), meta)
+                self.checkpoint, self.predictions, self.archive = trained, predictions, zipped
                 reason = self.done.reason
                 self.status = (
                     "diverged" if reason.startswith("diverged") else "stopped" if reason == "stopped" else "done"

@@ -45,8 +45,23 @@ def words(text: str) -> list[str]:
     return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
 
 
+# The English sentence of each TokenizerError, as the command line prints it; the app words the same
+# code in the page's language (assets/i18n: error_<code>).
+MESSAGES = {
+    "no_special_token": "tokenizer has no {token} token",
+    "tokenizer_kind": "tokenizer kind must be 'wordpiece' or 'bpe', got {kind!r}",
+    "tokenizer_missing": "{file} is missing",
+    "tokenizer_invalid": "{file} is not a valid tokenizer file ({detail})",
+}
+
+
 class TokenizerError(ValueError):
-    """A tokenizer file is missing, corrupt or unusable."""
+    """A tokenizer file is missing, corrupt or unusable. ``code`` names the problem and ``values`` fill in
+    its sentence (MESSAGES, the English of the command line); the app says the same in the page's language."""
+
+    def __init__(self, message: str = "", *, code: str | None = None, **values: object) -> None:
+        self.code, self.values = code, values
+        super().__init__(message or MESSAGES[code].format(**values))
 
 
 @dataclass
@@ -69,14 +84,14 @@ class Tokenizer:
         self.backend = backend
         for token in SPECIAL_TOKENS:
             if backend.token_to_id(token) is None:
-                raise TokenizerError(f"tokenizer has no {token} token")
+                raise TokenizerError(code="no_special_token", token=token)
         self.pad_id, self.unk_id, self.cls_id = (backend.token_to_id(t) for t in SPECIAL_TOKENS)
 
     # ---- building -----------------------------------------------------------------------
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int = 8000, kind: str = "wordpiece") -> Tokenizer:
         if kind not in ("wordpiece", "bpe"):
-            raise TokenizerError(f"tokenizer kind must be 'wordpiece' or 'bpe', got {kind!r}")
+            raise TokenizerError(code="tokenizer_kind", kind=kind)
         texts = list(texts)
         normalizer, pre_tokenizer = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
         # The library's trainer creates "##x" tokens lazily in hash-map order, and their ids break
@@ -87,15 +102,20 @@ class Tokenizer:
         if kind == "wordpiece":
             backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=50))
             trainer = trainers.WordPieceTrainer(
-                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + continuations, min_frequency=2,
+                vocab_size=vocab_size,
+                special_tokens=SPECIAL_TOKENS + continuations,
+                min_frequency=2,
                 show_progress=False,
-            )  # fmt: skip
+            )
         else:
             backend = HFTokenizer(models.BPE(unk_token=UNK, continuing_subword_prefix="##"))
             trainer = trainers.BpeTrainer(
-                vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS + continuations, min_frequency=2,
-                continuing_subword_prefix="##", show_progress=False,
-            )  # fmt: skip
+                vocab_size=vocab_size,
+                special_tokens=SPECIAL_TOKENS + continuations,
+                min_frequency=2,
+                continuing_subword_prefix="##",
+                show_progress=False,
+            )
         backend.decoder = decoders.WordPiece()
         backend.normalizer = normalizer
         backend.pre_tokenizer = pre_tokenizer
@@ -113,12 +133,12 @@ class Tokenizer:
     def load(cls, path: str | Path) -> Tokenizer:
         path = Path(path)
         if not path.is_file():
-            raise TokenizerError(f"{path.name} is missing")
+            raise TokenizerError(code="tokenizer_missing", file=path.name)
         try:
             json.loads(path.read_text(encoding="utf-8"))
             backend = HFTokenizer.from_file(str(path))
         except (ValueError, UnicodeDecodeError, Exception) as exc:  # the library raises plain Exception
-            raise TokenizerError(f"{path.name} is not a valid tokenizer file ({_first_line(exc)})") from None
+            raise TokenizerError(code="tokenizer_invalid", file=path.name, detail=_first_line(exc)) from None
         return cls(backend)
 
     # ---- using --------------------------------------------------------------------------

@@ -48,10 +48,10 @@ def reuse_freed_memory() -> bool:
 
     Every training step frees and reallocates the same tensors of a few hundred KB to 4 MB (the
     8000 × 128 embedding gradient is 4 MB). With glibc's defaults many of them are returned to
-    the kernel and come back as fresh zeroed pages on the next step: 270-590 page faults and
-    0.7-1.8 ms of system time a step at the default preset here, against 80-95 and 0.3-0.4 ms with
-    this setting (bench/RESULTS.md). PyTorch's CPU performance guide reaches the same end by preloading
-    jemalloc or tcmalloc. Linux with glibc only; elsewhere this does nothing and returns False.
+    the kernel and come back as fresh zeroed pages on the next step; this keeps them (the page
+    faults and system time it saves are in bench/RESULTS.md). PyTorch's CPU performance guide
+    reaches the same end by preloading jemalloc or tcmalloc. Linux with glibc only; elsewhere this
+    does nothing and returns False.
     """
     global _MALLOC_TUNED
     if _MALLOC_TUNED:
@@ -104,7 +104,7 @@ class SnapshotRecord:
 
 @dataclass
 class DoneRecord:
-    reason: str  # "finished", "time budget", "stopped", or "diverged: ..."
+    reason: str  # "finished", "time budget", "stopped", or "diverged: ..." (English, for the command line)
     steps: int
     train_seconds: float
     samples_per_second: float
@@ -112,6 +112,8 @@ class DoneRecord:
     valid_accuracy: float
     device: str
     kind: str = "done"
+    # when it diverged: what went wrong as a code and its values, for a page to word in its language
+    divergence: dict | None = None
 
 
 class TrainingControl:
@@ -290,7 +292,7 @@ def snapshot(model: TransformerClassifier, tokenizer: Tokenizer, sentences: Sequ
     weights = []
     for row, e in enumerate(encoded):
         T = len(e.ids)
-        weights.append([layer.steps.weights[row, :, :T, :T].cpu().tolist() for layer in trace.layers])
+        weights.append([layer.attention.weights[row, :, :T, :T].cpu().tolist() for layer in trace.layers])
     return SnapshotRecord(step, list(sentences), [e.tokens for e in encoded], weights, probabilities)
 
 
@@ -347,7 +349,7 @@ def train(
 
     if probe_sentences:
         yield snapshot(model, tokenizer, probe_sentences, 0, device)
-    reason = "finished"
+    reason, divergence = "finished", None
     ema_loss = None
     for _ in range(cfg.epochs):
         for idx in bucketed_batches(train_data.lengths, cfg.batch_size, generator):
@@ -371,11 +373,20 @@ def train(
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 reason = f"diverged: the loss became {loss_value} at step {step + 1}; try a smaller learning rate"
+                divergence = {"code": "loss_not_finite", "value": str(loss_value), "step": step + 1}
                 break
             ema_loss = loss_value if ema_loss is None else 0.9 * ema_loss + 0.1 * loss_value
             if ema_loss > health.loss_limit:
-                reason = (f"diverged: the loss rose to {ema_loss:.1f} (chance level is "
-                          f"{math.log(model.cfg.n_classes):.2f}) at step {step + 1}; try a smaller learning rate")  # fmt: skip
+                reason = (
+                    f"diverged: the loss rose to {ema_loss:.1f} (chance level is "
+                    f"{math.log(model.cfg.n_classes):.2f}) at step {step + 1}; try a smaller learning rate"
+                )
+                divergence = {
+                    "code": "loss_rose",
+                    "value": f"{ema_loss:.1f}",
+                    "chance": f"{math.log(model.cfg.n_classes):.2f}",
+                    "step": step + 1,
+                }
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -384,13 +395,15 @@ def train(
                 reason = (
                     f"diverged: the gradient became {float(grad_norm)} at step {step + 1}; try a smaller learning rate"
                 )
+                divergence = {"code": "gradient_not_finite", "value": str(float(grad_norm)), "step": step + 1}
                 break
             optimizer.step()
             step += 1
             samples += len(idx)
             t = train_seconds()
-            yield StepRecord(step, step / steps_per_epoch, loss_value, lr,
-                             samples / max(1e-9, t - eval_seconds), t, total_steps)  # fmt: skip
+            yield StepRecord(
+                step, step / steps_per_epoch, loss_value, lr, samples / max(1e-9, t - eval_seconds), t, total_steps
+            )
             if step % eval_every == 0:
                 yield run_eval()
                 if valid_loss < health.loss_limit:
@@ -408,5 +421,13 @@ def train(
     if probe_sentences and step % snapshot_every:
         yield snapshot(model, tokenizer, probe_sentences, step, device)
     seconds = train_seconds()
-    yield DoneRecord(reason, step, seconds, samples / max(1e-9, seconds - eval_seconds),
-                     valid_loss, valid_accuracy, str(device))  # fmt: skip
+    yield DoneRecord(
+        reason,
+        step,
+        seconds,
+        samples / max(1e-9, seconds - eval_seconds),
+        valid_loss,
+        valid_accuracy,
+        str(device),
+        divergence=divergence,
+    )

@@ -26,14 +26,23 @@ from .config import ModelConfig
 
 
 @dataclass
-class AttentionSteps:
-    """The intermediates of softmax(QKᵀ/√d_k)·V for one layer, all heads at once."""
+class AttentionCache:
+    """What softmax(QKᵀ/√d_k)·V computed for one layer, all heads at once (TransformerLens' hook_q … hook_z)."""
 
+    q: Tensor  # (B, H, T, Dh) queries
+    k: Tensor  # (B, H, T, Dh) keys
+    v: Tensor  # (B, H, T, Dh) values
     scores: Tensor  # (B, H, T, T) raw QKᵀ
     scaled: Tensor  # (B, H, T, T) QKᵀ / √d_k
     mask: Tensor | None  # (B, 1, 1, T) True where the key is a real token, False for padding
     weights: Tensor  # (B, H, T, T) softmax over keys (each row sums to 1, padding gets 0)
     output: Tensor  # (B, H, T, Dh) weights · V
+
+    @property
+    def concat(self) -> Tensor:
+        """(B, T, D) the heads' outputs side by side: what W_O reads."""
+        B, H, T, Dh = self.output.shape
+        return self.output.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, H, Dh) -> (B, T, D)
 
 
 @dataclass
@@ -42,11 +51,7 @@ class LayerTrace:
 
     x: Tensor  # (B, T, D) the block input, i.e. the residual stream before this block
     x_norm: Tensor  # (B, T, D) LayerNorm(x): what attention actually reads
-    q: Tensor  # (B, H, T, Dh)
-    k: Tensor  # (B, H, T, Dh)
-    v: Tensor  # (B, H, T, Dh)
-    steps: AttentionSteps
-    concat: Tensor  # (B, T, D) the heads' outputs side by side
+    attention: AttentionCache  # Q, K, V, scores, weights and the heads' outputs
     attn_out: Tensor  # (B, T, D) concat · W_O + b_O
     residual: Tensor  # (B, T, D) x + attn_out, the input of the feed-forward half
     ffn_in: Tensor  # (B, T, D) LayerNorm(residual): what the feed-forward network reads
@@ -79,7 +84,7 @@ def softmax_over_keys(scores: Tensor) -> Tensor:
     return torch.softmax(F.pad(scores, (0, 16 - T), value=float("-inf")), dim=-1)[..., :T]
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> AttentionSteps:
+def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> AttentionCache:
     """softmax(QKᵀ/√d_k)·V with every intermediate; q, k, v are (..., T, d_k).
 
     ``mask`` broadcasts against the scores and is True where a key may be attended to.
@@ -93,7 +98,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> At
     else:
         weights = softmax_over_keys(scaled)
     output = weights @ v  # (B, H, T, Dh)
-    return AttentionSteps(scores=scores, scaled=scaled, mask=mask, weights=weights, output=output)
+    return AttentionCache(q=q, k=k, v=v, scores=scores, scaled=scaled, mask=mask, weights=weights, output=output)
 
 
 class MultiHeadAttention(nn.Module):
@@ -109,27 +114,27 @@ class MultiHeadAttention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)  # W_O
 
-    def forward(self, x: Tensor, mask: Tensor | None):
+    def forward(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, AttentionCache]:
+        """The attention's output (B, T, D), and its cache: Q, K, V, scores and weights of every head."""
         B, T, D = x.shape
         H, Dh = self.n_heads, self.d_head
         q, k, v = self.qkv(x).split(D, dim=-1)  # 3 x (B, T, D)
         q = q.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
         k = k.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
         v = v.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
-        steps = attention(q, k, v, mask)
-        concat = steps.output.transpose(1, 2).reshape(B, T, D)  # (B, T, H*Dh) heads side by side
-        return self.proj(concat), (q, k, v, steps, concat)
+        cache = attention(q, k, v, mask)
+        return self.proj(cache.concat), cache
 
     def head_weights(self, head: int) -> dict[str, Tensor]:
         """W_Q, W_K, W_V (D, Dh) and their biases for one head, oriented as X·W."""
         D, Dh = self.qkv.in_features, self.d_head
         rows = slice(head * Dh, (head + 1) * Dh)
-        w, b = self.qkv.weight, self.qkv.bias
-        return {
-            "W_Q": w[0:D][rows].T, "b_Q": b[0:D][rows],
-            "W_K": w[D:2 * D][rows].T, "b_K": b[D:2 * D][rows],
-            "W_V": w[2 * D:3 * D][rows].T, "b_V": b[2 * D:3 * D][rows],
-        }  # fmt: skip
+        weights = {}
+        for i, name in enumerate("QKV"):  # qkv's rows: W_Q, then W_K, then W_V, D each
+            block = slice(i * D, (i + 1) * D)
+            weights[f"W_{name}"] = self.qkv.weight[block][rows].T
+            weights[f"b_{name}"] = self.qkv.bias[block][rows]
+        return weights
 
 
 def dropout_mask(x: Tensor, p: float) -> Tensor:
@@ -201,14 +206,25 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None, keep: bool):
         x_norm = self.ln1(x)
-        attn_out, (q, k, v, steps, concat) = self.attn(x_norm, mask)
+        attn_out, cache = self.attn(x_norm, mask)
         residual = x + self.dropout(attn_out)
         ffn_in = self.ln2(residual)
         ffn_out, hidden = self.ffn(ffn_in)
         out = residual + self.dropout(ffn_out)
         if not keep:
             return out, None
-        return out, LayerTrace(x, x_norm, q, k, v, steps, concat, attn_out, residual, ffn_in, hidden, ffn_out, out)
+        trace = LayerTrace(
+            x=x,
+            x_norm=x_norm,
+            attention=cache,
+            attn_out=attn_out,
+            residual=residual,
+            ffn_in=ffn_in,
+            hidden=hidden,
+            ffn_out=ffn_out,
+            out=out,
+        )
+        return out, trace
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> Tensor:

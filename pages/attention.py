@@ -5,6 +5,8 @@ import streamlit as st
 import torch
 
 from figures import (
+    NARROW_PX,
+    SCREENS_CSS,
     attention_grid,
     attention_heads,
     attention_history,
@@ -13,23 +15,13 @@ from figures import (
     probabilities,
     token_bars,
 )
-from pages.common import (
-    begin_page,
-    class_names,
-    current_data,
-    current_run,
-    head_titles,
-    inspect_ui,
-    layer_titles,
-    model_banner,
-    pick,
-    remember_widget_state,
-    sentence_ui,
-    t,
-    t_plain,
-)
+from ui.i18n import class_names, t, t_plain
+from ui.nav import begin_page
+from ui.state import current_data, current_run
+from ui.widgets import choose, head_titles, inspect_ui, layer_titles, model_banner, pick, sentence_ui, show_figure
 
 begin_page()
+st.html(SCREENS_CSS)  # a layer's heads side by side on a projector, one at a time on a phone
 st.title(t("attention_title"))
 ckpt = model_banner()
 cfg = ckpt.model.cfg
@@ -40,48 +32,58 @@ if result is not None:
     left, right = st.columns([1, 2])
     shown = class_names(result.label_names)
     left.metric(t("prediction"), shown[result.prediction])
-    right.plotly_chart(probabilities(list(shown.values()), result.probabilities), width="stretch")
+    show_figure(right, probabilities(list(shown.values()), result.probabilities), key="probabilities_figure")
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
 
     # Lazy tabs: only the open one is computed and sent (a third of the work of each rerun).
-    tab_layer, tab_lines, tab_grid, tab_cls = st.tabs([t("tab_layer"), t("tab_lines"), t("tab_grid"), t("tab_cls")],
-                                                      key="attention_view", on_change="rerun")  # fmt: skip
+    tabs = [t("tab_layer"), t("tab_lines"), t("tab_grid"), t("tab_cls")]
+    tab_layer, tab_lines, tab_grid, tab_cls = st.tabs(tabs, key="attention_view", on_change="rerun")
     if tab_layer.open:
         with tab_layer:
             layer = pick(st, t("layer"), layer_titles(cfg.n_layers), "attention_layer", cfg.n_layers - 1)
             st.markdown(t("heads_explain"))
-            weights = result.trace.layers[layer].steps.weights[0]  # (H, T, T)
-            st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
-                        key="heads_figure")  # fmt: skip
+            weights = result.trace.layers[layer].attention.weights[0]  # (H, T, T)
+            heads = head_titles(cfg.n_heads)
+            axes = dict(query_title=t_plain("query_axis"), key_title=t_plain("key_token"))
+            with st.container(key="wide_heads"):
+                show_figure(st, attention_heads(weights, result.tokens, heads, **axes), key="heads_figure")
+            with st.container(key="narrow_heads"):  # four heads in a phone's width cannot be read: one at a time
+                head = pick(st, t("head"), heads, "attention_head", 0)
+                one = slice(head, head + 1)
+                one_head = attention_heads(weights[one], result.tokens, heads[one], **axes, width=NARROW_PX)
+                show_figure(st, one_head, key="head_figure")
     if tab_lines.open:
         with tab_lines:
             st.markdown(t("lines_explain"))
             c1, c2 = st.columns(2)
             layer_l = pick(c1, t("layer"), layer_titles(cfg.n_layers), "lines_layer", cfg.n_layers - 1)
             head_l = pick(c2, t("head"), head_titles(cfg.n_heads), "lines_head", 0)
-            weights = result.trace.layers[layer_l].steps.weights[0, head_l]  # (T, T)
-            st.plotly_chart(attention_lines(weights, result.tokens, t("query_axis"), t("key_token")), width="stretch",
-                            key="lines_figure")  # fmt: skip
+            weights = result.trace.layers[layer_l].attention.weights[0, head_l]  # (T, T)
+            lines = attention_lines(weights, result.tokens, t_plain("query_axis"), t_plain("key_token"))
+            show_figure(st, lines, key="lines_figure")
     if tab_grid.open:
         with tab_grid:
             st.markdown(t("grid_explain"))
-            all_weights = torch.stack([lt.steps.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
-            st.plotly_chart(attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads)),
-                        width="stretch", key="grid_figure")  # fmt: skip
+            all_weights = torch.stack([lt.attention.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
+            grid = attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads))
+            show_figure(st, grid, key="grid_figure")
     if tab_cls.open:
         with tab_cls:
             st.markdown(t(f"cls_explain_{cfg.pooling}"))
             layer_c = pick(st, t("layer"), layer_titles(cfg.n_layers), "cls_layer", cfg.n_layers - 1)
-            cls_rows = result.trace.layers[layer_c].steps.weights[0, :, 0, :]  # (H, T): the [CLS] query of each head
+            # (H, T): the [CLS] query of each head
+            cls_rows = result.trace.layers[layer_c].attention.weights[0, :, 0, :]
             # The title above the figure, not in it: on a phone the keys' labels stand upright and
             # Plotly pushed the axis title up into a title of its own (tests/test_browser.py).
             st.markdown(f"**{t('cls_heatmap_title')}**")
-            st.plotly_chart(heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), x_title=t("key_token"),
-                                    y_title=t("head")), width="stretch", key="cls_figure")  # fmt: skip
-            st.plotly_chart(token_bars(cls_rows.mean(0).tolist(), result.tokens, t("cls_mean_title"), t("weight")), width="stretch")  # fmt: skip
+            axes = dict(x_title=t_plain("key_token"), y_title=t_plain("head"))
+            show_figure(st, heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), **axes), key="cls_figure")
+            bars = token_bars(cls_rows.mean(0).tolist(), result.tokens, t_plain("cls_mean_title"), t_plain("weight"))
+            show_figure(st, bars, key="cls_mean_figure")
             if cfg.pooling == "mean":
-                st.plotly_chart(token_bars(result.trace.pooling_weights[0].tolist(), result.tokens, t("pooling_title"),
-                                       t("weight")), width="stretch")  # fmt: skip
+                pooling = result.trace.pooling_weights[0].tolist()
+                bars = token_bars(pooling, result.tokens, t_plain("pooling_title"), t_plain("weight"))
+                show_figure(st, bars, key="pooling_figure")
 
 with st.container(border=True):
     st.subheader(t("history_title"))
@@ -93,19 +95,23 @@ with st.container(border=True):
         n_layers, n_heads = len(first.weights[0]), len(first.weights[0][0])
         label_names = view.checkpoint.label_names if view.checkpoint else current_data().train.label_names
         c1, c2, c3 = st.columns(3)
-        probe = c1.selectbox(t("probe_sentence"), range(len(first.sentences)), format_func=first.sentences.__getitem__)
-        h_layer = c2.selectbox(
-            t("layer"), range(n_layers), index=n_layers - 1, format_func=layer_titles(n_layers).__getitem__
-        )
-        h_head = c3.selectbox(t("head"), range(n_heads), format_func=head_titles(n_heads).__getitem__)
+        probe = choose(c1, t("probe_sentence"), list(first.sentences), "history_probe", 0)
+        h_layer = choose(c2, t("layer"), layer_titles(n_layers), "history_layer", n_layers - 1)
+        h_head = choose(c3, t("head"), head_titles(n_heads), "history_head", 0)
         st.markdown(t("history_explain"))
         names = list(class_names(label_names).values())
-        frames = [(snap.step, snap.weights[probe][h_layer][h_head],
-                   (t_plain("history_caption", step=snap.step),
-                    ", ".join(f"{name} {p:.1%}" for name, p in zip(names, snap.probabilities[probe]))))
-                  for snap in view.snapshots]  # fmt: skip
-        labels = {"play": t_plain("history_play"), "pause": t_plain("history_pause"), "step": t_plain("history_step"),
-                  "query": t_plain("query_axis"), "key": t_plain("key_token")}  # fmt: skip
-        st.plotly_chart(attention_history(frames, first.tokens[probe], labels), width="stretch", key="history_figure")
 
-remember_widget_state()
+        def caption(snap) -> tuple[str, str]:  # the step, then each class's probability for the probe
+            chances = ", ".join(f"{name} {p:.1%}" for name, p in zip(names, snap.probabilities[probe]))
+            return t_plain("history_caption", step=snap.step), chances
+
+        frames = [(snap.step, snap.weights[probe][h_layer][h_head], caption(snap)) for snap in view.snapshots]
+        words = {
+            "play": "history_play",
+            "pause": "history_pause",
+            "step": "history_step",
+            "query": "query_axis",
+            "key": "key_token",
+        }
+        labels = {name: t_plain(key) for name, key in words.items()}
+        show_figure(st, attention_history(frames, first.tokens[probe], labels), key="history_figure")

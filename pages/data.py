@@ -4,31 +4,22 @@ import pandas as pd
 import streamlit as st
 
 from figures import label_balance
-from model.data import MAX_CLASSES, MAX_FILE_BYTES, MAX_ROWS, DataError, builtin_names, parse_bytes
-from model.tokenizer import Coverage, Tokenizer
-from pages import link
-from pages.common import (
-    DataChoice,
-    begin_page,
-    builtin_dataset,
-    class_names,
-    current_data,
-    current_model,
-    remember_widget_state,
-    seed_choice,
-    show_chart,
-    t,
-    t_plain,
+from model.data import (
+    MAX_CLASSES,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    SMALL_TRAIN_ROWS,
+    DataError,
+    builtin_names,
+    hold_out,
+    parse_bytes,
 )
-
-
-def coverage_of(tokenizer: Tokenizer, data: DataChoice, slot: str) -> Coverage:
-    """The tokenizer's coverage of the whole dataset, computed once per tokenizer and dataset."""
-    cached = st.session_state.get(slot)
-    if cached is None or cached[0] is not tokenizer or cached[1] is not data.train:
-        cached = (tokenizer, data.train, tokenizer.coverage(data.train.texts + data.valid.texts))
-        st.session_state[slot] = cached
-    return cached[2]
+from ui import state
+from ui.errors import error_text
+from ui.i18n import class_names, dataset_name, t, t_plain
+from ui.nav import begin_page
+from ui.state import builtin_dataset, current_data, current_model
+from ui.widgets import setting_ui, show_chart
 
 
 def frequent_words(words) -> str:
@@ -44,11 +35,11 @@ data = current_data()
 source_builtin, source_upload = st.tabs([t("data_builtin_tab"), t("data_upload_tab")])
 with source_builtin:
     names = builtin_names()
-    name = st.selectbox(t("data_choose"), names, index=names.index(data.name) if data.builtin else 0,
-                        format_func={n: t(f"dataset_{n}") for n in names}.__getitem__)  # fmt: skip
+    titles = {n: t(f"dataset_{n}") for n in names}
+    index = names.index(data.name) if data.builtin else 0
+    name = st.selectbox(t("data_choose"), names, index=index, format_func=titles.__getitem__)
     if st.button(t("data_use_builtin"), type="primary", disabled=data.builtin and name == data.name):
-        ds = builtin_dataset(name)
-        st.session_state["data"] = data = DataChoice(ds.train, ds.valid, name, True)
+        state.use_builtin(name)
         st.rerun()
 with source_upload:
     st.markdown(t("data_upload_help", mb=MAX_FILE_BYTES // 2**20, rows=f"{MAX_ROWS:,}", classes=MAX_CLASSES))
@@ -57,33 +48,33 @@ with source_upload:
         text_column = st.text_input(t("data_text_column"), help=t("data_columns_help")) or None
         label_column = st.text_input(t("data_label_column"), help=t("data_columns_help")) or None
     if upload is not None and st.button(t("data_use_upload"), type="primary"):
-        raw = upload.getvalue()
         try:
-            if len(raw) > MAX_FILE_BYTES:
-                raise DataError(t("data_too_big", mb=len(raw) / 2**20, limit=MAX_FILE_BYTES // 2**20))
-            full = parse_bytes(raw, upload.name, text_column, label_column)
-            train, valid = full.split(0.1, seed=0)
-            if len(valid) == 0 or len(train) < 4:
-                raise DataError(t("data_too_small"))
+            full = parse_bytes(upload.getvalue(), upload.name, text_column, label_column)
+            train, valid = hold_out(full)
         except DataError as exc:
-            st.error(t("data_error", error=str(exc)), icon="🚫")  # the previous dataset stays
+            st.error(t("data_error", error=error_text(exc)), icon="🚫")  # the previous dataset stays
         else:
-            st.session_state["data"] = data = DataChoice(train, valid, upload.name, False)
+            state.use_data(train, valid, upload.name)
+            data = current_data()
             st.success(t("data_loaded", name=upload.name, n=len(full), classes=len(full.label_names)))
 
 st.divider()
-st.subheader(t("data_current", name=t(f"dataset_{data.name}") if data.builtin else data.name))
+st.subheader(t("data_current", name=dataset_name(data.name, data.builtin)))
 m1, m2, m3 = st.columns(3)
 m1.metric(t("data_n_train"), f"{len(data.train):,}")
 m2.metric(t("data_n_valid"), f"{len(data.valid):,}")
 m3.metric(t("data_n_classes"), len(data.train.label_names))
+if not data.builtin and len(data.train) < SMALL_TRAIN_ROWS:  # so few sentences are learnt by heart
+    n_train, n_valid = len(data.train), len(data.valid)
+    small = t("data_small_upload", name=data.name, n=n_train + n_valid, n_train=n_train, n_valid=n_valid)
+    st.warning(small, icon="🔎")
 
 names = class_names(data.train.label_names)
 left, right = st.columns([3, 2])
 with left:
     shown = list(names.values())
-    preview = pd.DataFrame({t("col_text"): data.train.texts[:200],
-                            t("col_label"): [shown[y] for y in data.train.labels[:200]]})  # fmt: skip
+    labels = [shown[y] for y in data.train.labels[:200]]
+    preview = pd.DataFrame({t("col_text"): data.train.texts[:200], t("col_label"): labels})
     st.dataframe(preview, hide_index=True, height=320, width="stretch")
 with right:
     counts = {names[k]: n for k, n in data.train.label_counts().items()}
@@ -94,7 +85,8 @@ if data.builtin:
 
 st.markdown(f"**{t('coverage_title')}**")
 model = current_model()
-coverage = coverage_of(model.checkpoint.tokenizer, data, "coverage_model")
+with st.spinner(t("coverage_reading")):
+    coverage = state.coverage(model, data)
 c1, c2, c3 = st.columns(3)
 c1.metric(t("coverage_whole"), f"{coverage.share('whole'):.1%}")
 c2.metric(t("coverage_pieces"), f"{coverage.share('pieces'):.1%}")
@@ -109,18 +101,12 @@ st.divider()
 st.subheader(t("tokenizer_title"))
 st.markdown(t("tokenizer_intro"))
 c1, c2 = st.columns(2)
-kind = c1.radio(t("tokenizer_kind"), link.CHOICES["tokenizer"], key="tokenizer_kind", horizontal=True,
-                format_func=lambda k: {"wordpiece": "WordPiece", "bpe": "BPE"}[k], help=t("tokenizer_kind_help"))  # fmt: skip
-sizes = seed_choice("vocab_size", link.CHOICES["vocab_size"], link.DEFAULTS["vocab_size"])
-vocab_size = c2.select_slider(t("tokenizer_vocab"), sizes, key="vocab_size", help=t("tokenizer_vocab_help"))
+kind = setting_ui(c1, "tokenizer")
+vocab_size = setting_ui(c2, "vocab_size")
 
-cache_key = (data.name, len(data.train), kind, vocab_size)
-if st.session_state.get("tokenizer_preview", (None,))[0] != cache_key:
-    with st.spinner(t("tokenizer_training")):
-        st.session_state["tokenizer_preview"] = (cache_key, Tokenizer.train(data.train.texts, vocab_size, kind))
-tokenizer = st.session_state["tokenizer_preview"][1]
+with st.spinner(t("tokenizer_training")):
+    tokenizer, learned = state.preview_tokenizer(data, kind, vocab_size)
 st.caption(t("tokenizer_learned", n=tokenizer.vocab_size))
-learned = coverage_of(tokenizer, data, "coverage_preview")
 shares = {status: f"{learned.share(status):.1%}" for status in ("whole", "pieces", "unknown")}
 st.caption(t("coverage_preview", **shares))
 sample = st.text_input(t("tokenizer_try"), value=data.train.texts[0], max_chars=2000)
@@ -134,5 +120,3 @@ if sample.strip():
         st.caption(t("tokenizer_unknown", n=unknown))
 else:
     st.caption(t("empty_sentence"))
-
-remember_widget_state()

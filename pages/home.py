@@ -3,11 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from figures import architecture_dot
+from figures import ARCHITECTURE_CSS, SCREENS_CSS, architecture_dot
 from model.inspect import parameter_parts
-from pages.common import ACTIVATION_NAMES, activation_tex, begin_page, current_model, t
+from ui.i18n import ACTIVATION_NAMES, activation_tex, t
+from ui.nav import begin_page
+from ui.state import current_model
 
 begin_page()
+st.html(ARCHITECTURE_CSS + SCREENS_CSS)  # the diagram's text at its size; the parameter table fitted to a phone
 st.title(t("home_title"))
 st.markdown(t("home_intro"))
 
@@ -20,25 +23,33 @@ c3.page_link("pages/attention.py", label=t("quick_start_3"), icon="3️⃣")
 st.subheader(t("architecture_title"))
 model = current_model().checkpoint.model
 cfg = model.cfg
-labels = {k: t(f"arch_{k}") for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling",
-                                      "classifier", "probabilities", "residual")}  # fmt: skip
+boxes = ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling", "classifier", "probabilities")
+labels = {k: t(f"arch_{k}") for k in (*boxes, "residual")}
 diagram, parameters = st.columns([2, 3])
 pooling = t(f"pooling_{cfg.pooling}")
-dot = architecture_dot(cfg.n_layers, cfg.d_model, cfg.n_heads, cfg.d_ff, pooling, cfg.n_classes, labels,
-                       vocab_size=cfg.vocab_size, activation=ACTIVATION_NAMES[cfg.activation])  # fmt: skip
-diagram.graphviz_chart(dot)
+sizes = dict(n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads, d_ff=cfg.d_ff, n_classes=cfg.n_classes)
+dot = architecture_dot(
+    **sizes, pooling=pooling, labels=labels, vocab_size=cfg.vocab_size, activation=ACTIVATION_NAMES[cfg.activation]
+)
+with diagram.container(key="architecture"):
+    st.graphviz_chart(dot)
 diagram.caption(t("architecture_caption", n_layers=cfg.n_layers, d_model=cfg.d_model, n_heads=cfg.n_heads))
 
 parts = parameter_parts(model)
 total = sum(p.count for p in parts)
 parameters.markdown(f"##### {t('params_title')}")
-parameters.dataframe(
-    pd.DataFrame({t("params_part"): [t(f"part_{p.part}") for p in parts],
-                  t("params_arithmetic"): [p.arithmetic for p in parts],
-                  t("params_count"): [f"{p.count:,}" for p in parts],
-                  t("params_share"): [f"{p.count / total:.1%}" for p in parts]}),
-    hide_index=True, width="stretch",
-)  # fmt: skip
+table = pd.DataFrame(
+    {
+        t("params_part"): [t(f"part_{p.part}") for p in parts],
+        t("params_arithmetic"): [p.arithmetic for p in parts],
+        t("params_count"): [f"{p.count:,}" for p in parts],
+        t("params_share"): [f"{p.count / total:.1%}" for p in parts],
+    }
+)
+# On a phone the grid's four columns need 500 px and were cut off at 356; a plain table wraps its
+# cells instead, and shows every column.
+parameters.container(key="wide_parameters").dataframe(table, hide_index=True)
+parameters.container(key="narrow_parameters").table(table, hide_index=True)
 embedding_share = next(p.count for p in parts if p.part == "token_embedding") / total
 parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_share:.0%}", vocab=f"{cfg.vocab_size:,}"))
 
@@ -47,15 +58,30 @@ parameters.caption(t("params_caption", total=f"{total:,}", share=f"{embedding_sh
 hidden = activation_tex(cfg.activation, "xW_1 + b_1")
 IDEAS = [
     ("embedding", r"x_i = E[\mathrm{token}_i]\,\sqrt{d_{model}} + P_i", "pages/data.py"),
-    ("self_attention", r"\begin{gathered} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
-     r"\right)V \\ Q = XW_Q,\; K = XW_K,\; V = XW_V \end{gathered}", "pages/step_by_step.py"),
-    ("multi_head", r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_O",
-     "pages/attention.py"),
-    ("ffn", r"\begin{aligned} H &= " + hidden + r" \\ \mathrm{FFN}(x) &= HW_2 + b_2 \end{aligned}", "pages/step_by_step.py"),
-    ("training", r"\begin{aligned} \mathcal{L} &= -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b} \\ "
-     r"\theta &\leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L}) \end{aligned}", "pages/train.py"),
+    (
+        "self_attention",
+        r"\begin{gathered} \mathrm{Attention}(Q,K,V) = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}"
+        r"\right)V \\ Q = XW_Q,\; K = XW_K,\; V = XW_V \end{gathered}",
+        "pages/step_by_step.py",
+    ),
+    (
+        "multi_head",
+        r"\mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_1,\dots,\mathrm{head}_h)\,W_O",
+        "pages/attention.py",
+    ),
+    (
+        "ffn",
+        r"\begin{aligned} H &= " + hidden + r" \\ \mathrm{FFN}(x) &= HW_2 + b_2 \end{aligned}",
+        "pages/step_by_step.py",
+    ),
+    (
+        "training",
+        r"\begin{aligned} \mathcal{L} &= -\frac{1}{B}\sum_{b} \log \mathrm{softmax}(z_b)_{y_b} \\ "
+        r"\theta &\leftarrow \mathrm{AdamW}(\theta, \nabla_\theta \mathcal{L}) \end{aligned}",
+        "pages/train.py",
+    ),
     ("evaluation", r"\mathrm{accuracy} = \frac{1}{N}\sum_n [\arg\max_c z_{n,c} = y_n]", "pages/predict.py"),
-]  # fmt: skip
+]
 for number, (key, formula, page) in enumerate(IDEAS, start=1):
     with st.container(border=True):
         st.markdown(f"#### {number}. {t(f'idea_{key}_title')}")

@@ -3,31 +3,31 @@
 import pandas as pd
 import streamlit as st
 
-from figures import attention_heads
+from figures import NARROW_PX, PERCENT_COLUMN_PX, SCREENS_CSS, WIDE_PX, attention_heads, heads_per_row
 from model.inspect import InputError, inspect_sentence
-from pages.common import (
-    begin_page,
-    class_names,
+from ui.i18n import class_names, md, t, t_plain
+from ui.nav import begin_page
+from ui.state import bind
+from ui.widgets import (
+    choose,
     head_titles,
     layer_titles,
-    md,
     model_banner,
-    remember_widget_state,
-    seed_choice,
-    t,
-    t_plain,
+    pick,
+    show_figure,
     unreadable_warning,
     unreadable_words,
 )
 
 begin_page()
+st.html(SCREENS_CSS)  # the compared sentences' heads side by side on a projector, one at a time on a phone
 st.title(t("predict_title"))
 ckpt = model_banner()
 cfg = ckpt.model.cfg
 shown = class_names(ckpt.label_names)  # every sentence's result carries the model's label names
 
-default_lines = t("predict_default_lines")
-lines = st.text_area(t("predict_lines"), value=default_lines, height=180, max_chars=20000, help=t("predict_lines_help"))
+kept_lines = bind("predict_lines", default=t_plain("predict_lines_default"))
+lines = st.text_area(t("predict_lines"), height=180, max_chars=20000, help=t("predict_lines_help"), **kept_lines)
 texts = [line for line in lines.splitlines()[:200] if line.strip()]
 rows, truncated, unreadable = [], 0, []  # unreadable: the words of the sentences the model mostly cannot read
 for line, reading in zip(texts, ckpt.tokenizer.read_batch(texts)):
@@ -36,9 +36,9 @@ for line, reading in zip(texts, ckpt.tokenizer.read_batch(texts)):
     except InputError:
         continue
     truncated += result.truncated
-    rows.append({t("col_text"): line, t("predicted"): shown[result.prediction],
-                 **{shown[name]: 100 * p for name, p in zip(result.label_names, result.probabilities)},
-                 t("col_unreadable"): reading.mostly_unreadable})  # fmt: skip
+    percents = {shown[name]: 100 * p for name, p in zip(result.label_names, result.probabilities)}
+    row = {t("col_text"): line, t("predicted"): shown[result.prediction], **percents}
+    rows.append({**row, t("col_unreadable"): reading.mostly_unreadable})
     if reading.mostly_unreadable:
         unreadable.append(reading.unreadable)
 if rows:
@@ -47,10 +47,15 @@ if rows:
         table = table.drop(columns=t("col_unreadable"))
     # Percentages to one decimal in every row, as the side-by-side captions below write them
     # (Streamlit's "percent" format wrote 99.93% in one row and 100% for 99.97% in the next).
-    percent = st.column_config.ProgressColumn(min_value=0.0, max_value=100.0, format="%.1f%%")
+    percent = st.column_config.ProgressColumn(min_value=0.0, max_value=100.0, format="%.1f%%", width=PERCENT_COLUMN_PX)
     columns = {name: percent for name in shown.values()}
     columns[t("col_unreadable")] = st.column_config.CheckboxColumn(help=t("col_unreadable_help"))
-    st.dataframe(table, hide_index=True, width="stretch", column_config=columns)
+    # The prediction and its percentages first, then the sentence: a phone shows the numbers and as
+    # much of the sentence as fits, where it used to cut the percentages off. Every row on the page
+    # ("content"), none behind a scroll of the table's own inside the page's.
+    order = [t("predicted"), *shown.values(), t("col_text"), t("col_unreadable")]
+    order = [name for name in order if name in table.columns]
+    st.dataframe(table, hide_index=True, height="content", column_order=order, column_config=columns)
     if truncated:
         st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))
     if unreadable:
@@ -63,25 +68,41 @@ else:
 st.divider()
 st.subheader(t("compare_title"))
 st.markdown(t("compare_intro"))
-layer_names = layer_titles(cfg.n_layers)
-layers = seed_choice("compare_layer", range(cfg.n_layers), cfg.n_layers - 1, layer_names)
-layer = st.selectbox(t("layer"), layers, format_func=layer_names.__getitem__, key="compare_layer")
+layer = choose(st, t("layer"), layer_titles(cfg.n_layers), "compare_layer", cfg.n_layers - 1)
+heads = head_titles(cfg.n_heads)
+with st.container(key="narrow_compare_head"):  # on a phone: one head of each sentence, one under the other
+    head = pick(st, t("head"), heads, "compare_head", 0)
 left, right = st.columns(2)
-for column, key in ((left, "compare_a"), (right, "compare_b")):
+sides = ((left, "compare_a"), (right, "compare_b"))
+texts = {
+    key: column.text_input(t("compare_sentence"), max_chars=2000, **bind(key, default=t_plain(f"{key}_default")))
+    for column, key in sides
+}
+results = {}
+for key, text in texts.items():
+    try:
+        results[key] = inspect_sentence(ckpt, text)
+    except InputError:
+        results[key] = None
+# Both sentences' heads in the same rows, however many tokens each has, so that they compare head by head.
+n_keys = max((len(result.tokens) for result in results.values() if result), default=1)
+per_row = heads_per_row(cfg.n_heads, n_keys, WIDE_PX // 2)
+axes = dict(query_title=t_plain("query_axis"), key_title=t_plain("key_token"))
+for column, key in sides:
     with column:
-        st.session_state.setdefault(key, t_plain(f"compare_default_{key[-1]}"))
-        text = st.text_input(t("compare_sentence"), key=key, max_chars=2000)
-        try:
-            result = inspect_sentence(ckpt, text)
-        except InputError:
+        result = results[key]
+        if result is None:
             st.warning(t("empty_sentence"))
             continue
-        unreadable_warning(ckpt, text)
+        unreadable_warning(ckpt, texts[key])
         probs = ", ".join(f"{shown[n]} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
         st.metric(t("prediction"), shown[result.prediction], help=md(probs))
         st.caption(md(probs))  # label names come from the user's data
-        weights = result.trace.layers[layer].steps.weights[0]
-        st.plotly_chart(attention_heads(weights, result.tokens, head_titles(cfg.n_heads)), width="stretch",
-                        key=f"{key}_figure")  # fmt: skip
-
-remember_widget_state()
+        weights = result.trace.layers[layer].attention.weights[0]
+        with st.container(key=f"wide_{key}"):
+            half = attention_heads(weights, result.tokens, heads, **axes, per_row=per_row)
+            show_figure(st, half, key=f"{key}_figure")
+        with st.container(key=f"narrow_{key}"):
+            one = slice(head, head + 1)
+            one_head = attention_heads(weights[one], result.tokens, heads[one], **axes, width=NARROW_PX)
+            show_figure(st, one_head, key=f"{key}_head_figure")

@@ -17,10 +17,17 @@ from model.tokenizer import Tokenizer  # noqa: E402
 from model.transformer import TransformerClassifier  # noqa: E402
 
 TEXTS = [
-    "I love this movie!", "She doesn't like this book.", "The plot was not good at all.",
-    "What a wonderful film", "good but far too long", "the soup was cold and bland",
-    "这部电影非常好看。", "我不喜欢这本书。", "服务很差，但是菜很好吃。", "这款手机不错",
-] * 5  # fmt: skip
+    "I love this movie!",
+    "She doesn't like this book.",
+    "The plot was not good at all.",
+    "What a wonderful film",
+    "good but far too long",
+    "the soup was cold and bland",
+    "这部电影非常好看。",
+    "我不喜欢这本书。",
+    "服务很差，但是菜很好吃。",
+    "这款手机不错",
+] * 5
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +38,16 @@ def tokenizer() -> Tokenizer:
 @pytest.fixture
 def tiny_model(tokenizer) -> TransformerClassifier:
     torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=3, d_model=16, n_heads=4, n_layers=2,
-                      d_ff=32, max_len=24, dropout=0.0)  # fmt: skip
+    cfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        n_classes=3,
+        d_model=16,
+        n_heads=4,
+        n_layers=2,
+        d_ff=32,
+        max_len=24,
+        dropout=0.0,
+    )
     return TransformerClassifier(cfg).eval()
 
 
@@ -40,8 +55,18 @@ def tiny_model(tokenizer) -> TransformerClassifier:
 
 
 def new_app(lang: str = "en", timeout: float = 120) -> AppTest:
+    """The app as a new visitor opens it, in ``lang`` (as a link with ?lang= opens it)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.session_state["lang"] = lang
+    if lang != "en":
+        at.query_params["lang"] = lang
+    return at
+
+
+def set_settings(at: AppTest, **values) -> AppTest:
+    """Settings as if chosen on the Train page (``hp_d_model=32`` or ``d_model=32``), kept in ui/state.py."""
+    kept = dict(at.session_state["_kept"])
+    kept["settings"] = {**kept["settings"], **{k.removeprefix("hp_"): v for k, v in values.items()}}
+    at.session_state["_kept"] = kept
     return at
 
 
@@ -56,10 +81,8 @@ def open_page(at: AppTest, page: str) -> AppTest:
 def train_page(at: AppTest, **settings) -> AppTest:
     """The Train page with the tiny preset, shortened, and any widget values in ``settings``."""
     open_page(at, "pages/train.py")
-    at.session_state["preset"] = "tiny"
-    at.run()
-    for key, value in {"hp_d_model": 32, "hp_n_heads": 2, "hp_d_ff": 64, "hp_epochs": 2, **settings}.items():
-        at.session_state[key] = value
+    at.button_group(key="preset").set_value("tiny").run()
+    set_settings(at, **{"d_model": 32, "n_heads": 2, "d_ff": 64, "epochs": 2, **settings})
     at.run()
     return at
 
@@ -67,3 +90,24 @@ def train_page(at: AppTest, **settings) -> AppTest:
 def click(at: AppTest, label: str) -> AppTest:
     next(b for b in at.button if b.label == label).click().run()
     return at
+
+
+# ---- the real server and a real Chromium, one of each per test module (the browser tests) --------
+@pytest.fixture(scope="module")
+def server():
+    from bench.serve import serving
+
+    with serving() as running:
+        yield running.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from bench.serve import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

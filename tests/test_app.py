@@ -10,8 +10,14 @@ import pytest
 
 from tests.conftest import ROOT, click, new_app, open_page, train_page
 
-PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/attention.py", "pages/step_by_step.py",
-         "pages/predict.py"]  # fmt: skip
+PAGES = [
+    "pages/home.py",
+    "pages/data.py",
+    "pages/train.py",
+    "pages/attention.py",
+    "pages/step_by_step.py",
+    "pages/predict.py",
+]
 TITLES = {
     "en": ["How a Transformer learns", "Data", "Train", "Attention", "Step by step", "Predict"],
     "zh": ["Transformer 是如何学习的", "数据", "训练", "注意力", "逐步计算", "预测"],
@@ -46,7 +52,7 @@ def test_every_page_renders_in_both_languages(lang):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_home_counts_the_current_models_parameters_by_part(lang):
     at = open_page(new_app(lang), "pages/home.py")
-    from pages.common import bundled_checkpoint
+    from ui.state import bundled_checkpoint
 
     model = bundled_checkpoint(lang).model  # the model the Home page shows before any training
     table = at.dataframe[0].value
@@ -67,7 +73,7 @@ def test_home_writes_the_feed_forward_network_with_the_models_activation(lang, t
     from model.checkpoint import Checkpoint
     from model.config import ModelConfig
     from model.transformer import TransformerClassifier
-    from pages.common import ModelChoice
+    from ui.state import ModelChoice
 
     def ffn_card(at):  # the idea card's formula and the text under its title ("#### 4. ...")
         texts = [m.value for m in at.markdown]
@@ -76,12 +82,21 @@ def test_home_writes_the_feed_forward_network_with_the_models_activation(lang, t
 
     formula, text = ffn_card(open_page(new_app(lang), "pages/home.py"))  # the bundled model
     assert r"H &= \max(0,\, xW_1 + b_1)" in formula and "ReLU" in text and "GELU" not in text
-    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=1, d_ff=32,
-                      max_len=24, activation="gelu")  # fmt: skip
+    cfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        n_classes=2,
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        d_ff=32,
+        max_len=24,
+        activation="gelu",
+    )
     torch.manual_seed(0)
     at = new_app(lang)
-    at.session_state["model"] = ModelChoice(Checkpoint(TransformerClassifier(cfg), tokenizer, ["a", "b"]), "uploaded",
-                                            time.time())  # fmt: skip
+    at.session_state["model"] = ModelChoice(
+        Checkpoint(TransformerClassifier(cfg), tokenizer, ["a", "b"]), "uploaded", time.time()
+    )
     formula, text = ffn_card(open_page(at, "pages/home.py"))
     assert r"H &= \mathrm{GELU}(xW_1 + b_1)" in formula and r"\max" not in formula
     assert "GELU" in text and "ReLU" not in text
@@ -91,7 +106,10 @@ def test_home_writes_the_feed_forward_network_with_the_models_activation(lang, t
 def test_the_data_page_shows_each_tokens_position_and_id():
     at = open_page(new_app(), "pages/data.py")
     next(i for i in at.text_input if i.label == "Type any text to see its tokens").set_value("I love this movie!").run()
-    enc = at.session_state["tokenizer_preview"][1].encode("I love this movie!", max_len=512)
+    from ui.state import preview_tokenizer
+
+    tokenizer, _ = preview_tokenizer(at.session_state["data"], "wordpiece", 8000)
+    enc = tokenizer.encode("I love this movie!", max_len=512)
     table = at.dataframe[-1].value
     assert table.index.name == "position" and list(table.index) == ["token", "id"]
     assert list(table.columns) == list(range(len(enc.ids))) and enc.tokens[:2] == ["[CLS]", "i"]
@@ -107,8 +125,17 @@ def test_key_widgets_exist():
     assert {"Layers (N)", "Heads (h)", "d_model", "Feed-forward width", "Learning rate", "Batch size"} <= sliders
     assert {r.label for r in at.radio} >= {"Positions", "Pooling", "Device"}
     # Row by row, as a phone stacks the columns: the model's sizes, then how it learns, then its choices.
-    assert [s.label for s in at.select_slider] == ["Layers (N)", "Heads (h)", "d_model", "Feed-forward width",
-                                                   "Learning rate", "Batch size"]  # fmt: skip
+    assert [s.label for s in at.select_slider] == [
+        "Layers (N)",
+        "Heads (h)",
+        "d_model",
+        "Feed-forward width",
+        "Dropout",
+        "Learning rate",
+        "Batch size",
+        "Label smoothing",
+        "Word dropout",
+    ]
     assert [r.label for r in at.radio][:4] == ["Positions", "Pooling", "Activation", "Device"]
     assert at.radio(key="hp_activation").options == ["ReLU", "GELU"]  # as the article writes them, not "RELU"
     assert at.radio(key="hp_device").options[:2] == ["auto", "CPU"]
@@ -118,8 +145,15 @@ def test_key_widgets_exist():
     assert at.metric[0].value == "positive"
     at.switch_page("pages/step_by_step.py")
     at.run()
-    assert {s.label for s in at.selectbox} == {"Layer", "Head", "Query token (asking)", "Key token (looked at)"}
-    assert len(at.latex) >= 15  # one formula per step
+    at.selectbox(key="steps_section").set_value("all").run()
+    assert {s.label for s in at.selectbox} == {
+        "Section",
+        "Layer",
+        "Head",
+        "Query token (asking)",
+        "Key token (looked at)",
+    }
+    assert len(at.latex) >= 15  # one formula per section
 
 
 def test_chinese_presets_are_named_in_chinese_and_the_link_keeps_the_english_name():
@@ -142,8 +176,19 @@ def test_empty_sentence_gets_a_message_not_a_traceback():
 @pytest.mark.slow
 def test_the_smallest_settings_the_widgets_allow_train_the_model_they_describe():
     """d_model 16 with 8 heads (d_head 2), one layer, [CLS] pooling: the page builds exactly that."""
-    at = click(train_page(new_app(), hp_d_model=16, hp_n_heads=8, hp_n_layers=1, hp_d_ff=32, hp_epochs=1,
-                          hp_pooling="cls", hp_positional="sinusoidal"), "▶ Start")  # fmt: skip
+    at = click(
+        train_page(
+            new_app(),
+            hp_d_model=16,
+            hp_n_heads=8,
+            hp_n_layers=1,
+            hp_d_ff=32,
+            hp_epochs=1,
+            hp_pooling="cls",
+            hp_positional="sinusoidal",
+        ),
+        "▶ Start",
+    )
     run = at.session_state["run"]
     assert run.join(timeout=120) and run.status == "done", run.error
     at.run()
@@ -160,15 +205,16 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
 
     model_cfg, _ = preset("tiny")
     # the tiny preset's d_model and heads, as a click on it would set them, and a shorter run
-    at = click(train_page(new_app(), hp_d_model=model_cfg.d_model, hp_n_heads=model_cfg.n_heads, hp_epochs=3),
-               "▶ Start")  # fmt: skip
+    at = click(
+        train_page(new_app(), hp_d_model=model_cfg.d_model, hp_n_heads=model_cfg.n_heads, hp_epochs=3), "▶ Start"
+    )
     run = at.session_state["run"]
     assert run.join(timeout=120), "training did not finish"
     assert run.status == "done", run.error
     at.run()
     assert not at.exception
     assert any(m.label == "Validation accuracy" for m in at.metric)
-    from pages.common import loss_text
+    from ui.i18n import loss_text
 
     shown = {m.label: m.value for m in at.metric}
     assert shown["Training loss"] == loss_text(run.view().steps[-1].loss)
@@ -180,18 +226,20 @@ def test_quick_training_from_the_train_page_is_the_model_the_attention_page_uses
     lead = round(round(100 * run.view().done.valid_accuracy, 1) - round(100 * baseline, 1), 1)
     verdict = {"baseline_ahead": lead >= 1, "baseline_behind": lead <= -1, "baseline_even": -1 < lead < 1}
     shown_verdict = json.loads((ROOT / "assets" / "i18n" / "en.json").read_text(encoding="utf-8"))[
-        next(k for k, v in verdict.items() if v)].split("{points}")[0]  # fmt: skip
+        next(k for k, v in verdict.items() if v)
+    ].split("{points}")[0]
     assert any(c.value.startswith(shown_verdict) for c in at.caption), shown_verdict
     # The misclassified table lists exactly the wrong predictions; with none, a message, not an empty table.
     from model.data import load_builtin
 
     labels = load_builtin("sentiment_en").valid.labels
-    at.session_state["predictions"] = [1 - y for y in labels]
+    run.predictions = [1 - y for y in labels]  # as if the worker had found every one wrong
     at.run()
-    assert len(at.dataframe[0].value) == len(labels) and not at.success
-    at.session_state["predictions"] = list(labels)
+    assert len(at.table[0].value) == 25 and not at.success  # the first 25, whole; the count above them
+    assert any(f"The first 25 of {len(labels)}" in c.value for c in at.caption)
+    run.predictions = list(labels)
     at.run()
-    assert not at.dataframe and at.success[0].value == "Every validation sentence was classified correctly."
+    assert not at.table and at.success[0].value == "Every validation sentence was classified correctly."
     trained = run.view().checkpoint
     assert trained.model.cfg.d_model == model_cfg.d_model and trained.model.cfg.n_layers == model_cfg.n_layers
     at.switch_page("pages/attention.py")
@@ -220,7 +268,7 @@ def test_strings_are_complete_in_both_languages():
     zh = json.loads((ROOT / "assets/i18n/zh.json").read_text(encoding="utf-8"))
     assert set(en) == set(zh)
     used = set()
-    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
         used |= set(re.findall(r"\bt\(\s*[\"']([a-z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
     assert used and not used - set(en), used - set(en)
     for key, text in zh.items():  # the same {placeholders} in both languages
@@ -302,12 +350,13 @@ def test_the_sentence_follows_the_student_across_pages():
     at.text_input(key="sentence_input_attention").set_value("not good at all").run()
     at.switch_page("pages/step_by_step.py")
     at.run()
+    at.selectbox(key="steps_section").set_value("all").run()
     assert at.text_input(key="sentence_input_steps").value == "not good at all"
     tokens = [o for o in at.selectbox(key="steps_query").options]
     assert tokens == ["0: [CLS]", "1: not", "2: good", "3: at", "4: all"]
     # The feed-forward half, for the chosen layer and token, with the count ReLU zeroed from the trace.
     from model.inspect import feed_forward_steps, inspect_sentence
-    from pages.common import bundled_checkpoint
+    from ui.state import bundled_checkpoint
 
     ckpt = bundled_checkpoint("en")
     at.selectbox(key="steps_layer").set_value(1)
@@ -327,9 +376,10 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
     """The key starts at the query's largest score; Q_i, K_j and their products are the model's,
     and the formula writes the score the model computed."""
     from model.inspect import head_steps, inspect_sentence
-    from pages.common import bundled_checkpoint
+    from ui.state import bundled_checkpoint
 
     at = open_page(new_app(), "pages/step_by_step.py")
+    at.selectbox(key="steps_section").set_value("all").run()
     at.selectbox(key="steps_head").set_value(1)
     at.selectbox(key="steps_query").set_value(3)
     at.run()
@@ -338,8 +388,9 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
     assert at.selectbox(key="steps_key").value == int(s.scores[3].argmax())
     at.selectbox(key="steps_key").set_value(4).run()  # "movie"
     assert any("S_{3,4} = " in f.value and f"= {float(s.scores[3, 4]):.4f}" in f.value for f in at.latex)
-    dot = next(spec for spec in plotly_specs(at)
-               if spec["layout"]["yaxis"].get("ticktext") == ["Q: this", "K: movie", "Q × K"])  # fmt: skip
+    dot = next(
+        spec for spec in plotly_specs(at) if spec["layout"]["yaxis"].get("ticktext") == ["Q: this", "K: movie", "Q × K"]
+    )
     rows = plotly_array(dot["data"][0]["z"])
     assert np.allclose(rows, np.stack([s.q[3], s.k[4], s.q[3] * s.k[4]]), atol=1e-6)
     assert any("the query of **this** and the key of **movie**" in m.value.replace("\\", "") for m in at.markdown)
@@ -355,6 +406,7 @@ def test_step_4_opens_one_score_up_for_the_chosen_query_and_key():
 def test_the_what_if_bars_share_one_scale():
     """Without √d_k the softmax is peakier; both bar charts use one value axis, so the bars compare."""
     at = open_page(new_app(), "pages/step_by_step.py")
+    at.selectbox(key="steps_section").set_value("all").run()
     next(t for t in at.toggle if t.label == "Without the √d_k scaling").set_value(True).run()
     charts = plotly_specs(at)
     bars = [c for c in charts if "weights for the query" in c["layout"].get("title", {}).get("text", "")]
@@ -369,8 +421,7 @@ def test_an_empty_language_switch_keeps_the_language():
     """A click on the selected language clears the switch; the pages must not break or change language."""
     at = new_app("zh")
     at.run()
-    at.session_state["_lang_before"] = "zh"
-    at.session_state["lang"] = None
+    at.sidebar.button_group(key="lang").set_value(None).run()
     at.switch_page("pages/attention.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -393,7 +444,7 @@ def test_built_in_class_labels_are_shown_in_the_chosen_language():
 
 def test_the_predict_table_gives_each_sentences_probabilities_in_percent():
     from model.inspect import inspect_sentence
-    from pages.common import bundled_checkpoint
+    from ui.state import bundled_checkpoint
 
     at = open_page(new_app(), "pages/predict.py")
     table = at.dataframe[0].value
@@ -406,28 +457,58 @@ def test_the_predict_table_gives_each_sentences_probabilities_in_percent():
 
 
 def test_translated_labels_that_would_look_the_same_stay_as_they_are():
-    from pages import common
+    from ui import i18n, state
 
-    common.st.session_state["lang"] = "zh"
+    state.keep("lang", "zh")  # outside a script run, session state is a plain dictionary
     try:
-        assert common.class_names(["negative", "positive", "pos"]) == {"negative": "消极", "positive": "积极",
-                                                                        "pos": "pos"}  # fmt: skip
-        assert common.class_names(["positive", "积极"]) == {"positive": "positive", "积极": "积极"}
+        assert i18n.class_names(["negative", "positive", "pos"]) == {
+            "negative": "消极",
+            "positive": "积极",
+            "pos": "pos",
+        }
+        assert i18n.class_names(["positive", "积极"]) == {"positive": "positive", "积极": "积极"}
     finally:
-        del common.st.session_state["lang"]
+        state.keep("lang", None)
 
 
 def test_a_tiny_loss_is_not_shown_as_zero():
-    from pages.common import loss_text
+    from ui.i18n import loss_text
 
     assert [loss_text(x) for x in (0.6931, 0.001, 3.2e-5, 0.0)] == ["0.6931", "0.0010", "3.2e-05", "0.0000"]
 
 
 # The KaTeX commands the pages' formulas use. A command glued to the next symbol (`\quadZ`) is not
 # one of them, and KaTeX would print it in red instead of the formula.
-KATEX_COMMANDS = {"arg", "begin", "cdot", "dots", "end", "exp", "frac", "in", "infty", "left", "leftarrow", "log",
-                  "mathbb", "mathcal", "mathrm", "max", "nabla", "qquad", "quad", "right", "sqrt", "sum", "text",
-                  "textstyle", "tfrac", "theta", "times", "top"}  # fmt: skip
+KATEX_COMMANDS = {
+    "arg",
+    "begin",
+    "cdot",
+    "dots",
+    "end",
+    "exp",
+    "frac",
+    "in",
+    "infty",
+    "left",
+    "leftarrow",
+    "log",
+    "mathbb",
+    "mathcal",
+    "mathrm",
+    "max",
+    "nabla",
+    "qquad",
+    "quad",
+    "right",
+    "sqrt",
+    "sum",
+    "text",
+    "textstyle",
+    "tfrac",
+    "theta",
+    "times",
+    "top",
+}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -454,11 +535,12 @@ def with_known_vocabulary(at, tokenizer):
     from model.checkpoint import Checkpoint
     from model.config import ModelConfig
     from model.transformer import TransformerClassifier
-    from pages.common import ModelChoice
+    from ui.state import ModelChoice
 
     torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=1, d_ff=32,
-                      max_len=24)  # fmt: skip
+    cfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=1, d_ff=32, max_len=24
+    )
     ckpt = Checkpoint(TransformerClassifier(cfg), tokenizer, ["negative", "positive"])
     at.session_state["model"] = ModelChoice(ckpt, "uploaded", time.time())
     return at
@@ -466,11 +548,14 @@ def with_known_vocabulary(at, tokenizer):
 
 @pytest.mark.parametrize(
     "page, key, lang",
-    [("pages/attention.py", "sentence_input_attention", "en"), ("pages/attention.py", "sentence_input_attention", "zh"),
-     ("pages/step_by_step.py", "sentence_input_steps", "en")],
-)  # fmt: skip
+    [
+        ("pages/attention.py", "sentence_input_attention", "en"),
+        ("pages/attention.py", "sentence_input_attention", "zh"),
+        ("pages/step_by_step.py", "sentence_input_steps", "en"),
+    ],
+)
 def test_a_sentence_the_model_mostly_cannot_read_gets_a_warning_naming_its_words(page, key, lang, tokenizer):
-    from pages.common import md
+    from ui.i18n import md
 
     at = with_known_vocabulary(new_app(lang), tokenizer)
     at.session_state["sentence"] = "I love this movie!"
@@ -504,7 +589,7 @@ def test_predict_flags_the_sentences_the_model_mostly_cannot_read(tokenizer):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_data_page_shows_how_much_of_the_dataset_the_model_in_use_reads(lang, tokenizer):
     from model.data import Dataset
-    from pages.common import DataChoice
+    from ui.state import DataChoice
 
     names = ["negative", "positive"]
     train = Dataset(["I love this movie!", "love rude ʘʘ", "Rude ʘʘ ʘʘ"], [1, 0, 0], names)
@@ -514,15 +599,17 @@ def test_the_data_page_shows_how_much_of_the_dataset_the_model_in_use_reads(lang
     open_page(at, "pages/data.py")
     assert not at.exception
     # 12 words: I love this movie love good whole; rude Rude in pieces; ʘʘ four times unknown
-    labels = {"en": ["whole words", "only in pieces (##)", "not at all ([UNK])"],
-              "zh": ["完整的词", "只能拆成碎片（##）", "完全不认识（[UNK]）"]}[lang]  # fmt: skip
+    labels = {
+        "en": ["whole words", "only in pieces (##)", "not at all ([UNK])"],
+        "zh": ["完整的词", "只能拆成碎片（##）", "完全不认识（[UNK]）"],
+    }[lang]
     shown = {m.label: m.value for m in at.metric}
     assert [shown[label] for label in labels] == ["50.0%", "16.7%", "33.3%"]
     captions = [c.value for c in at.caption]
     assert any("12" in c and {"en": "the model you uploaded", "zh": "你上传的模型"}[lang] in c for c in captions)
     assert any("ʘʘ" in c and "×4" in c for c in captions) and any("rude" in c and "×2" in c for c in captions)
     # The tokenizer the page learns for its settings, on the same data: its own coverage.
-    learned = at.session_state["tokenizer_preview"][1].coverage(train.texts + valid.texts)
+    learned = at.session_state["_cache_preview_tokenizer"][1][0].coverage(train.texts + valid.texts)
     shares = [f"{learned.share(s):.1%}".replace(".", "\\.") for s in ("whole", "pieces", "unknown")]
     assert any(all(share in c for share in shares) for c in captions)
 
@@ -530,7 +617,7 @@ def test_the_data_page_shows_how_much_of_the_dataset_the_model_in_use_reads(lang
 def test_the_data_page_coverage_follows_the_chosen_dataset():
     """The bundled English model on the built-in Chinese reviews: the numbers are for that pair."""
     from model.data import load_builtin
-    from pages.common import bundled_checkpoint
+    from ui.state import bundled_checkpoint
 
     at = open_page(new_app(), "pages/data.py")
     at.selectbox[0].set_value("sentiment_zh").run()

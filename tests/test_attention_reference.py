@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from model.config import ModelConfig
-from model.transformer import MultiHeadAttention, TransformerClassifier, attention, softmax_over_keys
+from model.transformer import AttentionCache, MultiHeadAttention, TransformerClassifier, attention, softmax_over_keys
 
 TOL = 1e-5
 
@@ -23,12 +23,18 @@ def test_attention_function_equals_scaled_dot_product_attention():
     torch.manual_seed(0)
     q, k, v = (torch.randn(2, 3, 5, 8) for _ in range(3))
     key_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]).bool()[:, None, None, :]
-    steps = attention(q, k, v, key_mask)
+    cache = attention(q, k, v, key_mask)
     reference = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask)
-    assert (steps.output - reference).abs().max() < TOL
+    assert (cache.output - reference).abs().max() < TOL
     # and the intermediates are what their names say
-    assert torch.allclose(steps.scores, q @ k.transpose(-2, -1), atol=TOL)
-    assert torch.allclose(steps.scaled, steps.scores / 8**0.5, atol=TOL)
+    assert cache.q is q and cache.k is k and cache.v is v and cache.mask is key_mask
+    assert torch.allclose(cache.scores, q @ k.transpose(-2, -1), atol=TOL)
+    assert torch.allclose(cache.scaled, cache.scores / 8**0.5, atol=TOL)
+    assert torch.equal(cache.weights @ v, cache.output)
+    # the heads side by side: head h fills columns h·d_k to (h+1)·d_k
+    assert cache.concat.shape == (2, 5, 3 * 8)
+    for h in range(3):
+        assert torch.equal(cache.concat[..., h * 8 : (h + 1) * 8], cache.output[:, h])
 
 
 @pytest.mark.parametrize("T", range(1, 21))
@@ -64,10 +70,11 @@ def test_multi_head_attention_equals_torch_multihead_attention(n_heads):
         reference.out_proj.bias.copy_(ours.proj.bias)
     x = torch.randn(3, 7, 16)
     _, mask = _padded_batch()
-    out, (q, k, v, steps, concat) = ours(x, mask.bool()[:, None, None, :])
+    out, cache = ours(x, mask.bool()[:, None, None, :])
     ref_out, ref_weights = reference(x, x, x, key_padding_mask=~mask.bool(), average_attn_weights=False)
     assert (out - ref_out).abs().max() < TOL
-    assert (steps.weights - ref_weights).abs().max() < TOL
+    assert isinstance(cache, AttentionCache) and (cache.weights - ref_weights).abs().max() < TOL
+    assert torch.equal(out, ours.proj(cache.concat))  # W_O reads the cache's concat, nothing else
 
 
 def test_model_trace_matches_reference_at_every_layer():
@@ -88,18 +95,19 @@ def test_model_trace_matches_reference_at_every_layer():
             reference.in_proj_bias.copy_(block.attn.qkv.bias)
             reference.out_proj.weight.copy_(block.attn.proj.weight)
             reference.out_proj.bias.copy_(block.attn.proj.bias)
-        ref_out, ref_w = reference(layer.x_norm, layer.x_norm, layer.x_norm, key_padding_mask=key_padding,
-                                   average_attn_weights=False)  # fmt: skip
+        x_norm = layer.x_norm
+        ref_out, ref_w = reference(x_norm, x_norm, x_norm, key_padding_mask=key_padding, average_attn_weights=False)
         real = mask.bool()
         assert (layer.attn_out - ref_out)[real].abs().max() < TOL
-        assert (layer.steps.weights - ref_w).abs().max() < TOL
-        sdpa = F.scaled_dot_product_attention(layer.q, layer.k, layer.v, attn_mask=layer.steps.mask)
-        assert (layer.steps.output - sdpa).abs().max() < TOL
-        # per-head Q from the head's own W_Q slice, as the step-by-step page computes it
+        cache = layer.attention
+        assert (cache.weights - ref_w).abs().max() < TOL
+        sdpa = F.scaled_dot_product_attention(cache.q, cache.k, cache.v, attn_mask=cache.mask)
+        assert (cache.output - sdpa).abs().max() < TOL
+        # per-head Q from the head's own W_Q slice, as the Step-by-step page computes it
         for h in range(4):
             w = block.attn.head_weights(h)
             q_h = layer.x_norm @ w["W_Q"] + w["b_Q"]
-            assert (q_h - layer.q[:, h]).abs().max() < TOL
+            assert (q_h - cache.q[:, h]).abs().max() < TOL
         assert torch.allclose(layer.residual, layer.x + layer.attn_out, atol=TOL)
 
 
@@ -107,8 +115,9 @@ def test_model_trace_matches_reference_at_every_layer():
 def test_model_trace_of_the_feed_forward_half_matches_torch_functional(activation):
     """FFN(x) = act(LN(x')·W1 + b1)·W2 + b2 recomputed with torch.nn.functional from the recorded X'."""
     torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=50, d_model=16, n_heads=4, n_layers=3, d_ff=32, max_len=8, dropout=0.0,
-                      activation=activation)  # fmt: skip
+    cfg = ModelConfig(
+        vocab_size=50, d_model=16, n_heads=4, n_layers=3, d_ff=32, max_len=8, dropout=0.0, activation=activation
+    )
     model = TransformerClassifier(cfg).eval()
     for p in model.parameters():
         torch.nn.init.normal_(p, std=0.2)
@@ -135,5 +144,5 @@ def test_trace_flows_through_the_training_forward():
     ids, mask = _padded_batch()
     logits, trace = model(ids, mask, return_trace=True)
     logits.sum().backward()
-    assert trace.layers[0].steps.weights.requires_grad
+    assert trace.layers[0].attention.weights.requires_grad
     assert model.blocks[0].attn.qkv.weight.grad is not None

@@ -9,8 +9,18 @@ from model.data import Dataset
 
 
 def test_words_are_cut_as_the_tokenizer_cuts_them_before_subwords():
-    assert words("The staff were RUDE, weren't they?") == ["the", "staff", "were", "rude", ",", "weren", "'", "t",
-                                                           "they", "?"]  # fmt: skip
+    assert words("The staff were RUDE, weren't they?") == [
+        "the",
+        "staff",
+        "were",
+        "rude",
+        ",",
+        "weren",
+        "'",
+        "t",
+        "they",
+        "?",
+    ]
     assert words("服务很差！") == ["服", "务", "很", "差", "！"]  # every Chinese character a word
 
 

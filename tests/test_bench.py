@@ -14,14 +14,28 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROMISED = ["throughput_ratio_vs_torch_encoder", "mfu", "time_to_80_seconds", "inspect_ms_p50", "inspect_ms_p95",
-            "page_figures_ms_p50", "streaming_overhead_ratio", "app_peak_rss_mb"]  # fmt: skip
+PROMISED = [
+    "throughput_ratio_vs_torch_encoder",
+    "mfu",
+    "time_to_80_seconds",
+    "inspect_ms_p50",
+    "inspect_ms_p95",
+    "page_figures_ms_p50",
+    "streaming_overhead_ratio",
+    "app_peak_rss_mb",
+]
 
 
 @pytest.mark.slow
 def test_quick_bench_prints_every_figure_as_its_last_line():
-    out = subprocess.run([sys.executable, "-m", "bench", "--quick", "--no-app"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--no-app"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     lines = out.strip().splitlines()
     results = json.loads(lines[-1])
     assert set(PROMISED) <= set(results)
@@ -29,8 +43,11 @@ def test_quick_bench_prints_every_figure_as_its_last_line():
         assert isinstance(results[key], (int, float)) and math.isfinite(results[key]) and results[key] > 0, key
     assert results["app_peak_rss_mb"] is None  # --no-app: not measured, so not reported as a number
     # the figures are derived from one another as the issue defines them
-    for key, rounds in (("throughput_ratio_vs_torch_encoder", "throughput_ratio_rounds"), ("mfu", "mfu_rounds"),
-                        ("streaming_overhead_ratio", "streaming_overhead_rounds")):  # fmt: skip
+    for key, rounds in (
+        ("throughput_ratio_vs_torch_encoder", "throughput_ratio_rounds"),
+        ("mfu", "mfu_rounds"),
+        ("streaming_overhead_ratio", "streaming_overhead_rounds"),
+    ):
         assert math.isclose(results[key], statistics.median(results[rounds]), abs_tol=1e-3), key
     assert results["inspect_ms_p50"] <= results["inspect_ms_p95"]
     assert 0 < results["mfu"] < 1 and 0 < results["sentiment_en_final_accuracy"] <= 1
@@ -49,11 +66,17 @@ def test_the_ratio_and_mfu_are_medians_of_each_rounds_own_figures():
     assert (s["samples_per_second"], s["reference_samples_per_second"]) == (3200, 2100)
 
 
-@pytest.mark.parametrize(("module", "args"), [
-    ("bench.load", ["--think", "nan"]), ("bench.load", ["--think", "-1"]), ("bench.load", ["--sessions", "0"]),
-    ("bench.load", ["--seconds", "abc"]), ("bench.__main__", ["--batch-size", "0"]),
-    ("bench.__main__", ["--device", "cuda"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("bench.load", ["--think", "nan"]),
+        ("bench.load", ["--think", "-1"]),
+        ("bench.load", ["--sessions", "0"]),
+        ("bench.load", ["--seconds", "abc"]),
+        ("bench.__main__", ["--batch-size", "0"]),
+        ("bench.__main__", ["--device", "cuda"]),
+    ],
+)
 def test_the_benches_refuse_bad_settings_with_one_line(module, args, capsys, monkeypatch):
     import importlib
 

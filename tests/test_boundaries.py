@@ -7,8 +7,10 @@ from tests.conftest import ROOT
 
 
 def test_model_package_never_imports_streamlit():
-    code = ("import sys, model, model.cli, model.trainer, model.checkpoint, model.inspect, model.corpus;"
-            "print('streamlit' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys, model, model.cli, model.trainer, model.checkpoint, model.inspect, model.corpus;"
+        "print('streamlit' in sys.modules)"
+    )
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
     import re

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bench.serve import CHROMIUM, CHROMIUM_ARGS, serving
+from bench.serve import CHROMIUM, serving
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -24,22 +24,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (see README)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving() as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -70,6 +54,14 @@ def open_page(page, server, path, lang="en"):
     page.wait_for_selector("h1", timeout=60_000)
     wait_idle(page)
     page.wait_for_timeout(1500)  # charts and tables draw after the script has finished
+
+
+def show_all_sections(page, lang="en"):
+    """Step by step shows one section at a time; choose "All sections" in its section box."""
+    page.locator("[data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name={"en": "All sections", "zh": "全部小节"}[lang]).click()
+    wait_idle(page)
+    page.wait_for_timeout(1500)
 
 
 def test_every_page_opens_and_is_screenshotted(page, server):
@@ -134,8 +126,9 @@ def test_train_tiny_and_watch_the_curves_grow(page, server):
     wait_idle(page)
     last = current.text_content()
     page.locator(".updatemenu-button").first.click()
-    page.wait_for_function(f"() => document.querySelector('.slider-container .slider-label').textContent !== {last!r}",
-                           timeout=10_000)  # fmt: skip
+    page.wait_for_function(
+        f"() => document.querySelector('.slider-container .slider-label').textContent !== {last!r}", timeout=10_000
+    )
     seen = {current.text_content()}
     for _ in range(6):
         page.wait_for_timeout(400)
@@ -191,13 +184,14 @@ def test_the_choices_are_relabelled_when_the_sentence_or_the_language_changes(pa
 
     def shown(n: int = 4) -> list[str]:  # the choices as the page shows them, once they are all drawn
         for _ in range(60):
-            values = [e.input_value() for e in page.locator("[data-testid='stSelectbox'] input").all()]
+            values = [e.input_value() for e in page.locator("[data-testid='stSelectbox'] input").all()][1:]
             if len(values) == 4 and values[:n] == expected[:n]:
                 break
             page.wait_for_timeout(500)
         return values[:n]
 
     open_page(page, server, "step_by_step")
+    show_all_sections(page)  # the first box is the section's; then layer, head, query and key
     result = inspect_sentence(ckpt, "I love this movie!")
     key = int(head_steps(result, ckpt.model, 0, 0, 0).scores[0].argmax())  # the page's first key: the top score
     expected = ["layer 0", "head 0", "0: [CLS]", f"{key}: {result.tokens[key]}"]
@@ -229,8 +223,10 @@ def test_the_token_to_token_tab_draws_a_heads_lines(page, server):
     wait_idle(page)
     drawn = page.evaluate(lines)
     assert {q for q, _, _ in drawn} == set(range(6))  # every query has a line (its weights sum to 1)
-    tokens = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => p.data)"
-                           ".filter(d => d.mode === 'text').map(d => d.text)")  # fmt: skip
+    tokens = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(p => p.data)"
+        ".filter(d => d.mode === 'text').map(d => d.text)"
+    )
     assert tokens == [["[CLS]", "i", "love", "this", "movie", "!"]] * 2  # the queries' column and the keys'
     assert len({(q, k) for q, k, _ in drawn}) == len(drawn) <= 36  # at most one line per (query, key)
     page.screenshot(path=str(ARTIFACTS / "en-attention-lines.png"), full_page=True)
@@ -272,8 +268,11 @@ def test_the_grid_of_all_layers_keeps_its_titles_clear_of_the_token_labels(brows
     for width, height in ((1400, 2200), (390, 844)):
         sentence = "The soup was cold but the bread was wonderful"
         with attention_tab(browser, server, width, height, sentence, "All layers × heads") as pg:
-            pg.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot .annotation')]"
-                                 ".some(a => a.textContent.startsWith('layer 1'))", timeout=30_000)  # fmt: skip
+            pg.wait_for_function(
+                "() => [...document.querySelectorAll('.js-plotly-plot .annotation')]"
+                ".some(a => a.textContent.startsWith('layer 1'))",
+                timeout=30_000,
+            )
             wait_idle(pg)
             boxes = pg.evaluate("""() => {
                 const plot = [...document.querySelectorAll('.js-plotly-plot')].find(
@@ -330,11 +329,14 @@ def test_every_formula_fits_a_phone(browser, server):
         for lang in ("en", "zh"):
             for path, n_formulas in (("", 6), ("step_by_step", 15)):
                 open_page(pg, server, path, lang)
+                if path == "step_by_step":
+                    show_all_sections(pg, lang)
                 pg.wait_for_function(
                     f"() => document.querySelectorAll('.katex-display').length >= {n_formulas}", timeout=30_000
                 )  # KaTeX draws after the page's script has run
-                widths = pg.evaluate("() => [...document.querySelectorAll('.katex-display')]"
-                                     ".map(e => [e.scrollWidth, e.clientWidth])")  # fmt: skip
+                widths = pg.evaluate(
+                    "() => [...document.querySelectorAll('.katex-display')].map(e => [e.scrollWidth, e.clientWidth])"
+                )
                 assert len(widths) >= n_formulas, (lang, path, widths)
                 assert all(scroll <= client + 2 for scroll, client in widths), (lang, path, widths)
                 assert pg.evaluate("() => document.documentElement.scrollWidth") <= 390
@@ -370,8 +372,11 @@ def _no_markup(page, dialogs):
 def test_html_and_script_in_a_sentence_stay_text_on_every_page(page, server):
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    for path, name in (("attention", "Your sentence"), ("step_by_step", "Your sentence"),
-                       ("data", "Type any text to see its tokens")):  # fmt: skip
+    for path, name in (
+        ("attention", "Your sentence"),
+        ("step_by_step", "Your sentence"),
+        ("data", "Type any text to see its tokens"),
+    ):
         open_page(page, server, path)
         box = page.get_by_role("textbox", name=name)
         box.fill(XSS)

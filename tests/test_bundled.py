@@ -39,17 +39,20 @@ def test_the_bundled_models_read_sentences_they_never_saw(language):
     ckpt = checkpoint.load(BUNDLED[language])
     rows = natural(language)
     data = Dataset([r["text"] for r in rows], [ckpt.label_names.index(r["label"]) for r in rows], ckpt.label_names)
-    _, _, predicted = evaluate(ckpt.model, EncodedSet.build(data, ckpt.tokenizer, ckpt.model.cfg.max_len),
-                               torch.device("cpu"))  # fmt: skip
+    _, _, predicted = evaluate(
+        ckpt.model, EncodedSet.build(data, ckpt.tokenizer, ckpt.model.cfg.max_len), torch.device("cpu")
+    )
     right = sum(int(p) == y for p, y in zip(predicted, data.labels))  # counted, not a float32 mean
     assert right / len(rows) >= 0.90, f"{language}: {right} of {len(rows)} natural sentences"
 
 
 def test_the_english_vocabulary_holds_everyday_words_whole():
     tokenizer = checkpoint.load(BUNDLED["en"]).tokenizer
-    everyday = ("it was were is the staff rude and helpful what a delightful little restaurant we will definitely "
-                "come back honestly best book i've read this year food service room phone app movie film slow "
-                "cheap expensive friendly dirty clean broke worth money again never").split()  # fmt: skip
+    everyday = (
+        "it was were is the staff rude and helpful what a delightful little restaurant we will definitely "
+        "come back honestly best book i've read this year food service room phone app movie film slow "
+        "cheap expensive friendly dirty clean broke worth money again never"
+    ).split()
     pieces = {w: tokenizer.encode(w, 16).tokens[1:] for w in everyday}
     assert {w: t for w, t in pieces.items() if len(t) != 1 and w != "i've"} == {}
     assert tokenizer.vocab_size >= 4000

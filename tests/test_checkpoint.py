@@ -134,8 +134,17 @@ def test_zip_round_trip_and_hostile_zips(saved, tmp_path, tokenizer, tiny_model)
 
 
 def test_sinusoidal_model_round_trips(tmp_path, tokenizer):
-    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, d_model=16, n_heads=2, n_layers=1, d_ff=16, max_len=16,
-                      positional="sinusoidal", activation="gelu", pooling="cls")  # fmt: skip
+    cfg = ModelConfig(
+        vocab_size=tokenizer.vocab_size,
+        d_model=16,
+        n_heads=2,
+        n_layers=1,
+        d_ff=16,
+        max_len=16,
+        positional="sinusoidal",
+        activation="gelu",
+        pooling="cls",
+    )
     model = TransformerClassifier(cfg).eval()
     checkpoint.save(tmp_path / "s", Checkpoint(model, tokenizer, ["x", "y"]))
     ids, mask, _ = tokenizer.batch(["good"], 16)
@@ -153,3 +162,24 @@ def test_bundled_checkpoint_loads_and_gets_the_articles_examples_right():
     assert ckpt.meta["metrics"]["valid_accuracy"] >= 0.8
     assert inspect_sentence(ckpt, "I love this movie!").prediction == "positive"
     assert inspect_sentence(ckpt, "She doesn't like this book.").prediction == "negative"
+
+
+def test_errors_carry_a_code_and_their_cause(saved, tmp_path, monkeypatch):
+    """The app words each code in the page's language, the cause too; str() stays the command line's English."""
+    config = json.loads((saved / "config.json").read_text())
+    config["model"]["d_model"] = 30
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.load(saved)
+    assert err.value.code == "bad_model_settings" and err.value.values["error"].code == "not_divisible"
+    assert str(err.value).startswith("config.json has invalid model settings: d_model 30 is not divisible by 4 heads")
+    config["model"]["d_model"] = 16
+    (saved / "config.json").write_text(json.dumps(config))
+    (saved / "tokenizer.json").write_text('{"not": "a tokenizer"}')
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.load(saved)
+    assert err.value.code == "bad_tokenizer" and err.value.values["error"].code == "tokenizer_invalid"
+    monkeypatch.setattr(checkpoint, "MAX_ZIP_BYTES", 2 * 2**20)
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.from_zip(b"x" * 3 * 2**20, tmp_path / "z")
+    assert err.value.code == "zip_too_big" and str(err.value) == "the zip is 3 MB; the limit is 2 MB"

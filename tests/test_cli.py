@@ -10,8 +10,9 @@ from tests.conftest import ROOT
 
 
 def run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "model", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "model", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +96,43 @@ def test_bad_arguments_exit_nonzero_with_one_line(args, message):
 
 def test_architecture_options_set_the_model(tmp_path):
     out = tmp_path / "ckpt"
-    res = run("train", "--dataset", "colour", "--preset", "tiny", "--epochs", "1", "--d-model", "24", "--n-heads", "3",
-              "--n-layers", "1", "--d-ff", "40", "--dropout", "0.2", "--positional", "sinusoidal", "--activation", "gelu", "--quiet", "--out", out)  # fmt: skip
+    res = run(
+        "train",
+        "--dataset",
+        "colour",
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--d-model",
+        "24",
+        "--n-heads",
+        "3",
+        "--n-layers",
+        "1",
+        "--d-ff",
+        "40",
+        "--dropout",
+        "0.2",
+        "--positional",
+        "sinusoidal",
+        "--activation",
+        "gelu",
+        "--quiet",
+        "--out",
+        out,
+    )
     assert res.returncode == 0, res.stderr
     model = json.loads((out / "config.json").read_text())["model"]
     assert [model[k] for k in ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "positional", "activation")] == [
-        24, 3, 1, 40, 0.2, "sinusoidal", "gelu"]  # fmt: skip
+        24,
+        3,
+        1,
+        40,
+        0.2,
+        "sinusoidal",
+        "gelu",
+    ]
 
 
 def test_bad_data_file_names_the_line(tmp_path):

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from model.data import DataError, align_labels, builtin_names, load_builtin, load_file, parse_bytes
+from model.data import MESSAGES, DataError, align_labels, builtin_names, hold_out, load_builtin, load_file, parse_bytes
 
 
 def parse(text, name="data.csv", **kw):
@@ -41,8 +43,11 @@ def test_no_header_columns_detected_from_content():
 
 
 def test_named_columns_and_extra_columns():
-    ds = parse("id,review,stars,sentiment\n1,great food,5,good\n2,cold soup,1,bad\n",
-               text_column="review", label_column="sentiment")  # fmt: skip
+    ds = parse(
+        "id,review,stars,sentiment\n1,great food,5,good\n2,cold soup,1,bad\n",
+        text_column="review",
+        label_column="sentiment",
+    )
     assert ds.texts == ["great food", "cold soup"] and ds.label_names == ["bad", "good"]
 
 
@@ -89,7 +94,8 @@ def test_utf8_bom_is_ignored():
         (b'{"text": "good", "label": 1}\n[1, 2]\n', "x.jsonl", {}, "line 2: each line must be a JSON object"),
         (b'{"text": "good", "label": 1}\n{"text": "bad", "label": [0]}\n', "x.jsonl", {}, "line 2: the label"),
         (b"text,label\n", "x.csv", {}, "header but no rows"),
-        (b'text,label\n"unclosed,pos\n', "x.csv", {}, "line"),
+        (b'text,label\n"unclosed,pos\n', "x.csv", {}, "line 2"),
+        (b"text,label\ngood,pos\nbad,neg\n", "x.csv", {"max_bytes": 10}, "limit is"),
     ],
 )
 def test_every_malformed_file_gets_a_clear_message(raw, name, kw, message):
@@ -97,6 +103,78 @@ def test_every_malformed_file_gets_a_clear_message(raw, name, kw, message):
         parse_bytes(raw, name, **kw)
     assert message in str(err.value)
     assert "\n" not in str(err.value)  # one line
+    assert err.value.code in MESSAGES  # so the app can say it in the page's language
+
+
+# A small file of the kind a shop exports: its own column names, stars for labels (written for these tests).
+REVIEWS = """review_body,stars
+"The kettle boils in two minutes, but the lid rattles the whole time.",3
+Stopped working after a week and support never answered my emails.,1
+"Lovely colour, feels solid, and it pours without dribbling.",5
+It is fine for the price; nothing special about it.,3
+The handle got hot enough to burn my fingers on the first day.,1
+"Quiet, quick and easy to clean. I would buy it again.",5
+Arrived with a dent in the side and a cracked lid.,1
+"Does the job, though the cord is far too short for my kitchen.",2
+My second one from this shop and still the best I have owned.,5
+Takes ages to boil and the switch feels flimsy.,2
+"Good value, looks nice on the counter.",4
+"Not bad at all, better than the one it replaced.",4
+"""
+
+
+def test_a_header_with_its_own_column_names_is_recognised():
+    ds = parse(REVIEWS)
+    assert len(ds) == 12 and ds.label_names == ["1", "2", "3", "4", "5"]
+    assert ds.texts[0].startswith("The kettle boils") and "review_body" not in ds.texts
+    # words for labels, and a Chinese header: the label column is the one with few values repeating
+    rows = [
+        ("这个水壶烧水很快，声音也不大。", "好"),
+        ("用了一周就坏了，客服也不回复。", "差"),
+        ("颜色很漂亮，拿在手里很结实。", "好"),
+        ("盖子一直响，听着很烦。", "差"),
+        ("价格便宜，东西也不错。", "好"),
+        ("把手太烫，第一天就烫到了手。", "差"),
+    ]
+    ds = parse("评论内容,评价\n" + "".join(f"{text},{label}\n" for text, label in rows))
+    assert len(ds) == 6 and ds.label_names == ["好", "差"] and ds.texts[0] == rows[0][0]
+
+
+def test_columns_that_cannot_be_told_apart_say_how_to_name_them():
+    with pytest.raises(DataError) as err:
+        parse("first,second\nred,pos\nblue,neg\nred,neg\nblue,pos\n")
+    assert err.value.code == "columns_unclear" and err.value.values["columns"] == "first, second"
+    assert "--text-column" in str(err.value)  # the command line names its flags; the page its boxes
+
+
+@pytest.mark.parametrize(
+    "raw, line",
+    [
+        (b'text,label\ngood,pos\n"unclosed,pos\nx,neg\ny,pos\nz,neg\n', 3),  # the text swallows the rest
+        (b'text,label\n"unclosed,pos\nx,neg\ny,pos\nz,neg\n', 2),
+        (b'text,label\ngood,pos\nbad,"neg\nx,neg\ny,pos\n', 3),  # the label swallows the rest
+        (b'text,label\ngood,pos\n"runs on,pos\nx,neg\n"quoted" too,pos\ny,neg\n', 3),  # closed lines later
+        (b'text,label\nrow,pos\nrow,neg\n"big,pos\n' + b"x" * 140_000 + b",neg\n", 4),  # past the csv cell limit
+    ],
+    ids=["text", "first-row", "label", "closed-late", "past-the-field-limit"],
+)
+def test_an_unclosed_quote_is_reported_on_the_line_it_opens(raw, line):
+    with pytest.raises(DataError) as err:
+        parse(raw)
+    assert f"line {line}:" in str(err.value) and "quote" in str(err.value)
+
+
+def test_a_quoted_text_may_span_lines():
+    ds = parse('text,label\n"two\nlines",pos\nbad,neg\n')
+    assert ds.texts == ["two\nlines", "bad"]
+
+
+def test_hold_out_keeps_a_validation_part_or_says_the_file_is_too_small():
+    train, valid = hold_out(parse(REVIEWS))
+    assert len(train) + len(valid) == 12 and len(valid) >= 1
+    with pytest.raises(DataError) as err:
+        hold_out(parse("text,label\ngood,pos\nbad,neg\n"))
+    assert err.value.code == "too_few_rows"
 
 
 def test_size_and_row_limits(tmp_path):
@@ -155,3 +233,17 @@ def test_builtin_datasets_are_reproducible_from_their_generator(tmp_path):
 def test_unknown_builtin_name():
     with pytest.raises(DataError, match="no built-in dataset named 'nope'"):
         load_builtin("nope")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.binary(max_size=300), st.text(alphabet='ab 好,"\t\n\r1{}[]:', max_size=300).map(str.encode)),
+    st.sampled_from(["x.csv", "x.tsv", "x.txt", "x.jsonl"]),
+)
+def test_any_file_gives_a_dataset_or_a_data_error_with_a_code(raw, name):
+    try:
+        ds = parse_bytes(raw, name)
+    except DataError as exc:
+        assert exc.code in MESSAGES and "\n" not in str(exc)
+    else:
+        assert len(ds.texts) == len(ds.labels) and 2 <= len(ds.label_names) <= 20

@@ -1,5 +1,6 @@
 """The figure builders draw what they are given: the tokens on the axes, the trace's values."""
 
+import json
 import math
 
 import altair as alt
@@ -7,6 +8,12 @@ import numpy as np
 import torch
 
 from figures import (
+    ARCHITECTURE_CSS,
+    KEY_PX,
+    NARROW_PX,
+    SCREENS_CSS,
+    TOOLBAR_PX,
+    WIDE_PX,
     architecture_dot,
     attention_grid,
     attention_heads,
@@ -14,20 +21,35 @@ from figures import (
     attention_lines,
     confusion_matrix,
     curve_data,
+    heads_per_row,
     heatmap,
     probabilities,
     safe,
     token_bars,
     training_curves,
 )
+from figures.base import columns
 from model.checkpoint import Checkpoint
 from model.config import ModelConfig
 from model.inspect import head_steps, inspect_sentence, what_if_weights
 from model.transformer import TransformerClassifier
+from tests.conftest import new_app, open_page
 
 # The Train page's curve labels, each named after its key (the page passes them translated).
-CURVE_LABELS = {k: k for k in ("train_loss", "train_loss_smooth", "valid_loss", "valid_accuracy", "loss_title",
-                               "accuracy_title", "step", "loss", "accuracy")}  # fmt: skip
+CURVE_LABELS = {
+    k: k
+    for k in (
+        "train_loss",
+        "train_loss_smooth",
+        "valid_loss",
+        "valid_accuracy",
+        "loss_title",
+        "accuracy_title",
+        "step",
+        "loss",
+        "accuracy",
+    )
+}
 
 
 def test_heatmap_axes_are_the_tokens_and_values_are_the_matrix():
@@ -78,7 +100,7 @@ def test_html_in_tokens_is_escaped():
 def test_attention_figures_show_the_trace(tokenizer, tiny_model):
     ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
     result = inspect_sentence(ckpt, "I love this movie!")
-    layer = result.trace.layers[1].steps.weights[0]  # (H, T, T)
+    layer = result.trace.layers[1].attention.weights[0]  # (H, T, T)
     fig = attention_heads(layer, result.tokens, [f"h{h}" for h in range(4)])
     assert len(fig.data) == 4
     for h in range(4):
@@ -88,16 +110,20 @@ def test_attention_figures_show_the_trace(tokenizer, tiny_model):
     assert len(set(keys)) == len(keys) and [k.rstrip("\u200b") for k in keys] == result.tokens
     repeated = attention_heads(torch.full((1, 4, 4), 0.25), ["the", "cat", "the", "the"], ["h0"]).data[0].x
     assert len(set(repeated)) == 4 and [k.rstrip("\u200b") for k in repeated] == ["the", "cat", "the", "the"]
-    grid = attention_grid(torch.stack([lt.steps.weights[0] for lt in result.trace.layers]), result.tokens,
-                          ["L0", "L1"], ["h0", "h1", "h2", "h3"])  # fmt: skip
+    grid = attention_grid(
+        torch.stack([lt.attention.weights[0] for lt in result.trace.layers]),
+        result.tokens,
+        ["L0", "L1"],
+        ["h0", "h1", "h2", "h3"],
+    )
     assert len(grid.data) == 8
-    assert torch.allclose(torch.tensor(grid.data[5].z), result.trace.layers[1].steps.weights[0, 1])
+    assert torch.allclose(torch.tensor(grid.data[5].z), result.trace.layers[1].attention.weights[0, 1])
 
 
 def test_attention_lines_join_each_query_to_each_key_as_opaque_as_its_weight(tokenizer, tiny_model):
     ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
     result = inspect_sentence(ckpt, "She doesn't like this book.")
-    w = result.trace.layers[1].steps.weights[0, 2]  # (T, T)
+    w = result.trace.layers[1].attention.weights[0, 2]  # (T, T)
     T = len(result.tokens)
     fig = attention_lines(w, result.tokens, "query", "key")
     drawn = {}  # (query, key) -> opacity of its line
@@ -218,13 +244,27 @@ def test_the_training_loss_is_also_drawn_smoothed():
 def test_confusion_matrix_counts():
     fig = confusion_matrix(["neg", "pos"], [0, 0, 1, 1, 1], [0, 1, 1, 1, 0], {"predicted": "p", "true": "t"})
     assert [list(row) for row in fig.data[0].z] == [[1, 1], [1, 2]]
-    # no title inside the figure, where upright class names on its top axis would run into it
-    assert fig.layout.title.text is None and fig.layout.xaxis.side == "top"
+    # the axis titles name the two sides; the predicted classes stand on top, under the toolbar's band
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("p", "t") and fig.layout.xaxis.side == "top"
+    assert fig.layout.title.pad.t >= TOOLBAR_PX and fig.layout.xaxis.automargin
 
 
 def test_architecture_uses_the_models_sizes():
-    labels = {k: k for k in ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling", "classifier",
-                             "probabilities", "residual")}  # fmt: skip
+    labels = {
+        k: k
+        for k in (
+            "tokens",
+            "embedding",
+            "position",
+            "block",
+            "attention",
+            "ffn",
+            "pooling",
+            "classifier",
+            "probabilities",
+            "residual",
+        )
+    }
     dot = architecture_dot(3, 64, 8, 256, "cls", 5, labels, vocab_size=50, activation="GELU")
     assert "3 × block" in dot and "8 × softmax" in dot and "64 → 256 → 64" in dot and "64 → 5" in dot
     assert "(50 × 64)" in dot and "ffn (GELU)" in dot
@@ -235,7 +275,7 @@ def test_architecture_uses_the_models_sizes():
 
 
 def test_every_altair_chart_is_a_valid_vega_lite_spec():
-    """The app sends these unvalidated (pages/common.py show_chart, the Train page's curves), so
+    """The app sends these unvalidated (ui/widgets.py show_chart, the Train page's curves), so
     they are validated here, the curve specs with the rows the page sends them."""
     labels = CURVE_LABELS
     from figures import label_balance
@@ -258,3 +298,163 @@ def test_curve_specs_are_built_once_and_cannot_be_changed_by_a_caller():
     first["title"]["text"] = "changed"
     assert training_curves(labels)[0]["title"]["text"] == "loss_title"
     assert training_curves({**labels, "loss_title": "损失"})[0]["title"]["text"] == "损失"
+
+
+# ---- the toolbar, and the two screens (tests/test_browser_layout.py measures the same in Chromium) ----
+
+
+def toolbar_band_problems(fig) -> list[str]:
+    """What a figure draws in the band at its top where Plotly's toolbar stands (always, on a touch screen).
+
+    A title stands in the figure's container coordinates under the band and reserves its height
+    (automargin), so that a top axis's labels and title stand under it; titles of subplots (the
+    annotations above the plots) fit between the band and the plots; anything else starts below the band.
+    """
+    layout = fig.layout
+    problems = []
+    title = layout.title
+    if title.text:
+        if not (title.yref == "container" and title.y == 1 and title.yanchor == "top" and title.automargin):
+            problems.append(f"title not reserved at the top: {title}")
+        elif (title.pad.t or 0) < TOOLBAR_PX:
+            problems.append(f"title {title.text!r} in the toolbar's band: pad.t={title.pad.t}")
+    elif any(getattr(layout[name], "side", None) == "top" for name in layout if name.startswith("xaxis")):
+        problems.append("a top axis without a title reserving the band above it")
+    over_plots = [a for a in layout.annotations or () if a.yref == "paper" and a.y >= 1 and a.yanchor == "bottom"]
+    lines = max((a.text.count("<br>") + 1 for a in over_plots), default=0)
+    if layout.margin.t is not None and not title.text and layout.margin.t < TOOLBAR_PX + 18 * lines:
+        problems.append(f"top margin {layout.margin.t} under the band and {lines} line(s) of subplot titles")
+    top, bottom = layout.yaxis.range or (None, None)
+    if layout.yaxis.autorange is not True and bottom is not None and top > bottom:  # reversed: the top is `bottom`
+        px_per_unit = (layout.height - layout.margin.t - layout.margin.b) / (top - bottom)
+        for a in layout.annotations or ():  # a title in data coordinates, 20 px tall, must stay inside the plot
+            if a.yref == "y" and a.y - {"bottom": 1, "middle": 0.5, "top": 0}[a.yanchor] * 20 / px_per_unit < bottom:
+                problems.append(f"{a.text!r} reaches above the plot, into the margin")
+    return problems
+
+
+def test_no_figure_draws_where_the_toolbar_stands():
+    """Plotly's toolbar covered the confusion matrix's axis title, the heads' titles, the what-if
+    titles and the top bar of the probabilities: every figure keeps the band at its top clear."""
+    tokens = ["[CLS]", "the", "film", "was", "good"]
+    w = torch.softmax(torch.randn(2, 4, 5, 5), -1)
+    frames = [(step, w[0, 0], (f"step {step}", "a 10%")) for step in (0, 5)]
+    history_labels = {"play": "play", "pause": "pause", "step": "step", "query": "query", "key": "key"}
+    figures = {
+        "confusion_matrix": confusion_matrix(["neg", "pos"], [0, 1], [0, 0], {"predicted": "p", "true": "t"}),
+        "heatmap": heatmap(w[0, 0], tokens, tokens),
+        "cls_heatmap": heatmap(w[0, :, 0], tokens, ["h0", "h1", "h2", "h3"], x_title="key", y_title="head"),
+        "attention_heads": attention_heads(w[0], tokens, ["h0", "h1", "h2", "h3"], "query", "key"),
+        "one_head": attention_heads(w[0, :1], tokens, ["h0"], "query", "key", width=NARROW_PX),
+        "attention_grid": attention_grid(w, tokens, ["L0", "L1"], ["h0", "h1", "h2", "h3"]),
+        "attention_lines": attention_lines(w[0, 0], tokens, "query", "key"),
+        "attention_history": attention_history(frames, tokens, history_labels),
+        "what_if": token_bars([0.2] * 5, tokens, "the model's row", "weight", y_max=0.5),
+        "cls_mean": token_bars([0.2] * 5, tokens, "", "weight"),
+        "probabilities": probabilities(["neg", "pos"], [0.3, 0.7]),
+    }
+    problems = {name: found for name, fig in figures.items() if (found := toolbar_band_problems(fig))}
+    assert not problems, problems
+
+
+def test_the_heads_figure_labels_every_key_and_names_its_axes():
+    """Plotly labelled every other key of a layer's heads (it thins a category axis to the width it
+    draws at): now every key is labelled, and as many heads stand side by side as leave each key
+    ``KEY_PX``; the query and key axes are named."""
+    tokens = "[CLS] the acting was good but the ending of this long film was far too slow".split()
+    assert len(tokens) == 16
+    w = torch.softmax(torch.randn(4, 16, 16), -1)
+    fig = attention_heads(w, tokens, ["h0", "h1", "h2", "h3"], "query (asking)", "key (looked at)")
+    axes = [fig.layout[f"xaxis{n or ''}"] for n in ["", 2, 3, 4]]
+    for axis in axes:
+        assert axis.tickmode == "array" and [t.rstrip("\u200b") for t in axis.tickvals] == tokens
+        assert list(axis.ticktext) == tokens
+    assert fig.layout.yaxis.title.text == "query (asking)" and not fig.layout.yaxis2.title.text
+    assert sum(a.text == "key (looked at)" for a in fig.layout.annotations) == 2  # under each row of heads
+    # 16 keys of 15 px do not fit four heads in a projector's column: two rows of two
+    assert heads_per_row(4, 16, WIDE_PX) == 2 and fig.layout.xaxis.domain[1] > 0.45
+    assert heads_per_row(4, 6, WIDE_PX) == 4 and heads_per_row(4, 64, WIDE_PX) == 1
+    for n_tokens in (4, 11, 16, 30):
+        per_row = heads_per_row(8, n_tokens, WIDE_PX)
+        assert 8 % per_row == 0 and (per_row == 1 or per_row * n_tokens * KEY_PX <= WIDE_PX - 150)
+    # one head on a phone: the whole width, its colour scale under it
+    one = attention_heads(w[:1], tokens, ["h0"], "query", "key", width=NARROW_PX)
+    assert len(one.data) == 1 and one.layout.xaxis.domain[1] == 1.0
+    assert one.layout.coloraxis.colorbar.orientation == "h"
+
+
+def drawn_under(at, key: str) -> list:
+    """The elements drawn inside ``st.container(key=key)`` of the page AppTest ran."""
+
+    def find(node):
+        if getattr(getattr(node, "proto", None), "id", "").endswith(f"-{key}"):
+            return node
+        for child in getattr(node, "children", {}).values():
+            if (found := find(child)) is not None:
+                return found
+        return None
+
+    def elements(node) -> list:
+        children = getattr(node, "children", None)
+        return [e for child in children.values() for e in elements(child)] if children is not None else [node]
+
+    block = find(at._tree)
+    assert block is not None, f"no container {key!r}"
+    return elements(block)
+
+
+def plotly_traces(elements) -> list[int]:
+    """How many traces each Plotly figure among ``elements`` draws."""
+    return [len(json.loads(e.proto.spec)["data"]) for e in elements if e.type == "plotly_chart"]
+
+
+def test_the_pages_draw_a_layout_for_the_projector_and_one_for_the_phone():
+    """On a 390-px phone four heads shared 160 px, the Predict table cut its percentages off and Home's
+    parameter table its columns. Streamlit cannot see the screen's width, so each page draws those
+    parts twice, ``wide_*`` and ``narrow_*``, and its SCREENS_CSS shows one (measured in
+    tests/test_browser_layout.py): on a phone one head at a time, with a head picker."""
+    at = open_page(new_app(), "pages/attention.py")
+    assert any(SCREENS_CSS in h.proto.body for h in at.get("html"))
+    assert plotly_traces(drawn_under(at, "wide_heads")) == [4]
+    narrow = drawn_under(at, "narrow_heads")
+    assert plotly_traces(narrow) == [1] and any(e.type == "button_group" for e in narrow)
+    at = open_page(new_app(), "pages/predict.py")
+    assert any(SCREENS_CSS in h.proto.body for h in at.get("html"))
+    assert any(e.type == "button_group" for e in drawn_under(at, "narrow_compare_head"))
+    for side in ("compare_a", "compare_b"):
+        assert plotly_traces(drawn_under(at, f"wide_{side}")) == [4]
+        assert plotly_traces(drawn_under(at, f"narrow_{side}")) == [1]
+    # the prediction and the percentages first: a phone shows them, and the sentences from their start
+    assert list(at.dataframe[0].proto.column_order) == ["predicted", "negative", "positive", "text"]
+    at = open_page(new_app(), "pages/home.py")
+    assert any(SCREENS_CSS in h.proto.body and ARCHITECTURE_CSS in h.proto.body for h in at.get("html"))
+    assert [e.type for e in drawn_under(at, "wide_parameters")] == ["dataframe"]
+    (table,) = [e for e in drawn_under(at, "narrow_parameters") if e.type == "table"]
+    assert list(table.value.columns) == list(at.dataframe[0].value.columns)
+
+
+def test_the_architecture_diagrams_boxes_hold_their_labels_at_the_size_drawn():
+    """Streamlit drew the diagram's text at 10 px, whatever its source said (11 px on a projector):
+    the page's CSS draws it at the size Graphviz made the boxes for, and each box is made wide enough
+    for its longest line, a Chinese character counting twice (Graphviz measured it as one)."""
+    import re
+
+    names = ("tokens", "embedding", "position", "block", "attention", "ffn", "pooling", "classifier", "probabilities")
+    labels = {k: k for k in (*names, "residual")}
+    labels["tokens"] = "词元（[CLS] 我 很 喜 欢 …）"
+    dot = architecture_dot(2, 128, 4, 256, "平均", 2, labels, vocab_size=3040, activation="ReLU")
+    size = int(re.search(r"node \[[^]]*fontsize=(\d+)", dot).group(1))
+    assert f"svg text {{ font-size: {size}px; }}" in ARCHITECTURE_CSS and size >= 14
+    tokens_box = re.search(r'tokens \[label="([^"]*)", width=([\d.]+)', dot)
+    assert float(tokens_box.group(2)) * 72 >= columns(labels["tokens"]) * size / 2  # half an em a column
+
+
+def test_no_string_asks_a_touch_screen_to_hover():
+    """A phone has no mouse to hover with: a string that says hover also says tap."""
+    from ui.i18n import strings
+
+    touch_words = {"en": (("hover", "mouse"), ("tap",)), "zh": (("悬停", "鼠标"), ("点一下", "轻点"))}
+    for lang, (hover, tap) in touch_words.items():
+        for key, text in strings(lang).items():
+            if any(word in text.lower() for word in hover):
+                assert any(word in text.lower() for word in tap), (lang, key, text)

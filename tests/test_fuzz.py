@@ -11,10 +11,23 @@ from tests.conftest import new_app, open_page
 
 CKPT = load(ASSETS_CHECKPOINT)
 NASTY = [
-    "", " ", "   \t\n ", "\x00\x01\x02", "\u200b\u200e\u202e", "😀🎬👍🏽", "这部电影非常好看", "مرحبا بالعالم هذا فيلم رائع",
-    "<img src=x onerror=alert(1)>", "<script>alert('x')</script>", "I love this movie!" * 700, "\ufeff", "a\u0301",
-    "{{7*7}} ${x} %s", "'; DROP TABLE x; --", "\ud7ff\ue000\U0010ffff",
-]  # fmt: skip
+    "",
+    " ",
+    "   \t\n ",
+    "\x00\x01\x02",
+    "\u200b\u200e\u202e",
+    "😀🎬👍🏽",
+    "这部电影非常好看",
+    "مرحبا بالعالم هذا فيلم رائع",
+    "<img src=x onerror=alert(1)>",
+    "<script>alert('x')</script>",
+    "I love this movie!" * 700,
+    "\ufeff",
+    "a\u0301",
+    "{{7*7}} ${x} %s",
+    "'; DROP TABLE x; --",
+    "\ud7ff\ue000\U0010ffff",
+]
 sentences = st.one_of(
     st.sampled_from(NASTY),
     st.text(max_size=200),
@@ -37,7 +50,7 @@ def check(text: str) -> None:
     assert result.truncated == (result.n_tokens_before_truncation > CKPT.model.cfg.max_len)
     assert abs(sum(result.probabilities) - 1) < 1e-5
     for layer in result.trace.layers:
-        w = layer.steps.weights[0]
+        w = layer.attention.weights[0]
         assert torch.isfinite(w).all()
         assert torch.allclose(w.sum(-1), torch.ones(w.shape[:-1]), atol=1e-5)
 
@@ -59,7 +72,7 @@ def test_padding_gets_zero_in_any_batch(texts):
     ids, mask, _ = CKPT.tokenizer.batch(texts, CKPT.model.cfg.max_len)
     _, trace = CKPT.model(ids, mask, return_trace=True)
     for layer in trace.layers:
-        w = layer.steps.weights
+        w = layer.attention.weights
         padded = w[(mask == 0)[:, None, None, :].expand_as(w)]
         assert padded.numel() == 0 or padded.abs().max() == 0
         assert torch.allclose(w.sum(-1), torch.ones(w.shape[:-1]), atol=1e-5)

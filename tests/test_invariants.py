@@ -12,7 +12,7 @@ def test_rows_sum_to_one_and_padding_gets_zero(tokenizer, tiny_model):
     assert (mask == 0).any(), "the batch must contain padding for this test to mean anything"
     _, trace = tiny_model(ids, mask, return_trace=True)
     for layer in trace.layers:
-        w = layer.steps.weights
+        w = layer.attention.weights
         assert torch.allclose(w.sum(-1), torch.ones_like(w.sum(-1)), atol=1e-6)
         padded_keys = (mask == 0)[:, None, None, :].expand_as(w)
         assert w[padded_keys].abs().max() == 0
@@ -22,8 +22,8 @@ def test_rows_sum_to_one_and_padding_gets_zero(tokenizer, tiny_model):
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
 def test_padding_does_not_change_predictions(tokenizer, pooling, positional):
     torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=2, d_ff=32,
-                      max_len=24, dropout=0.0, pooling=pooling, positional=positional)  # fmt: skip
+    sizes = dict(vocab_size=tokenizer.vocab_size, n_classes=2, d_model=16, n_heads=2, n_layers=2, d_ff=32, max_len=24)
+    cfg = ModelConfig(**sizes, dropout=0.0, pooling=pooling, positional=positional)
     model = TransformerClassifier(cfg).eval()
     ids, mask, _ = tokenizer.batch(["good"], cfg.max_len)
     alone = model(ids, mask)
@@ -78,7 +78,7 @@ def test_parameter_parts_count_every_parameter_once_and_their_arithmetic_adds_up
     assert ("position_embedding" in parts) == (positional == "learned")  # the sinusoidal table is not learned
 
 
-def test_step_6s_padded_row_is_the_models_own_and_padding_changes_nothing(tokenizer, tiny_model):
+def test_the_padded_row_of_the_mask_section_is_the_models_own_and_padding_changes_nothing(tokenizer, tiny_model):
     from model.checkpoint import Checkpoint
     from model.inspect import inspect_sentence, padded_row
 
@@ -89,13 +89,13 @@ def test_step_6s_padded_row_is_the_models_own_and_padding_changes_nothing(tokeni
     assert row.tokens == result.tokens + ["[PAD]"] * 3
     assert row.mask[:T].eq(0).all() and row.mask[T:].eq(float("-inf")).all()
     assert row.weights[T:].eq(0).all() and abs(float(row.weights.sum()) - 1) < 1e-6
-    unpadded = result.trace.layers[1].steps.weights[0, 2, 3]
+    unpadded = result.trace.layers[1].attention.weights[0, 2, 3]
     assert row.largest_change == float((row.weights[:T] - unpadded).abs().max()) < 1e-6
     # the same row as in a training batch next to a longer sentence
     ids, mask, _ = tokenizer.batch(["I love this movie!", "the soup was cold and bland but the bread was good"], 24)
     assert ids.shape[1] > T + 3
     _, trace = tiny_model(ids, mask, return_trace=True)
-    assert torch.allclose(trace.layers[1].steps.weights[0, 2, 3, :T], row.weights[:T], atol=1e-6)
+    assert torch.allclose(trace.layers[1].attention.weights[0, 2, 3, :T], row.weights[:T], atol=1e-6)
     # no more padding than max_len has room for, and none when the sentence fills it
     long = inspect_sentence(ckpt, " ".join(["good"] * (tiny_model.cfg.max_len - 3)))
     assert len(padded_row(ckpt, long, 0, 0, 0).tokens) == tiny_model.cfg.max_len
@@ -103,7 +103,7 @@ def test_step_6s_padded_row_is_the_models_own_and_padding_changes_nothing(tokeni
     assert len(full.tokens) == tiny_model.cfg.max_len and padded_row(ckpt, full, 0, 0, 0) is None
 
 
-def test_step_4s_dot_product_adds_up_to_the_models_score(tokenizer, tiny_model):
+def test_the_dot_product_of_the_scores_section_adds_up_to_the_models_score(tokenizer, tiny_model):
     """S_ij opened up: Q_i and K_j are the rows the block's own weights give, the terms are their
     products, and they add up to the score the model's forward computed."""
     from model.checkpoint import Checkpoint
@@ -118,6 +118,6 @@ def test_step_4s_dot_product_adds_up_to_the_models_score(tokenizer, tiny_model):
     assert torch.allclose(d.q, q.view(T, cfg.n_heads, -1)[3, 2], atol=1e-6)
     assert torch.allclose(d.k, k.view(T, cfg.n_heads, -1)[5, 2], atol=1e-6)
     assert torch.equal(d.terms, d.q * d.k)
-    assert d.score == float(result.trace.layers[1].steps.scores[0, 2, 3, 5])
+    assert d.score == float(result.trace.layers[1].attention.scores[0, 2, 3, 5])
     assert abs(float(d.terms.sum()) - d.score) < 1e-5 and abs(d.positive + d.negative - d.score) < 1e-5
     assert d.positive > 0 > d.negative

@@ -1,0 +1,70 @@
+"""What every figure shares: colours, fonts, escaping, and the band at the top kept for Plotly's toolbar."""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+
+ATTENTION_SCALE = "Blues"
+SIGNED_SCALE = "RdBu"
+FONT = dict(size=15)
+PALETTE = ["#e76f51", "#2a9d8f", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261", "#457b9d"]
+# Plotly's toolbar (zoom, pan, download) covers the top 30 px of a figure's right side, and a touch
+# screen shows it always: no title, label or bar of ours is drawn in that band.
+TOOLBAR_PX = 34
+# An invisible title: Plotly reserves a title's height above the axes only for a title with text.
+_NO_TITLE = "\u200b"
+
+
+def safe(label: str) -> str:
+    """Plotly renders a little HTML in text; escape tokens so '<img ...>' stays text."""
+    return html.escape(str(label), quote=False)
+
+
+def columns(text: str) -> int:
+    """How wide a label is, in Latin characters: a Chinese (East Asian wide) character counts two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def array(matrix) -> np.ndarray:
+    """A float numpy array: Plotly validates numpy arrays in one go, nested lists element by element."""
+    if hasattr(matrix, "detach"):
+        return matrix.detach().cpu().float().numpy()
+    return np.asarray(matrix, dtype=float)
+
+
+def distinct(labels: Sequence[str]) -> list[str]:
+    """Labels made distinct, for a category axis: a repeated token ("the ... the") gets zero-width
+    spaces appended, so that it keeps a column of its own and still reads the same."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        out.append(label + "\u200b" * seen.get(label, 0))
+        seen[label] = seen.get(label, 0) + 1
+    return out
+
+
+def title_under_toolbar(lines: str | Sequence[str] = "", size: int = 15, centered: bool = False) -> dict:
+    """A ``layout.title`` of one or more lines that stands just under the toolbar's band, at the
+    figure's left (or centred over the plot).
+
+    With ``automargin`` Plotly reserves the title's height at the top of the figure and lays the top
+    axis's title and labels out under it, however tall they are on the width it draws at. A figure
+    without a title gets an invisible one, so that its top labels stay clear of the toolbar too.
+    """
+    lines = [lines] if isinstance(lines, str) else list(lines)
+    text = "<br>".join(safe(line) for line in lines if line)
+    where = dict(xref="paper", x=0.5, xanchor="center") if centered else dict(xref="container", x=0, xanchor="left")
+    return dict(
+        text=text or _NO_TITLE,
+        font=dict(size=size if text else 1),
+        yref="container",
+        y=1,
+        yanchor="top",
+        pad=dict(t=TOOLBAR_PX, l=10),
+        automargin=True,
+        **where,
+    )

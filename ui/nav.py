@@ -1,0 +1,60 @@
+"""How every run starts: through app.py's st.navigation, whatever address a visitor opened."""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from ui import state
+
+_run = threading.local()  # per script run (Streamlit runs each in its own thread)
+
+
+def entered_from_app() -> None:
+    """Called first thing by app.py: this run goes through st.navigation."""
+    _run.via_app = True
+
+
+def leave_legacy_pages_mode() -> bool:
+    """Make sure app.py's st.navigation runs, even when a deep link is a fresh server's first request.
+
+    With a folder named pages/ beside app.py, Streamlit starts in its legacy mode (every file in
+    pages/ becomes a page run without app.py) until some session calls st.navigation
+    (streamlit/runtime/pages_manager.py, commands/navigation.py). A first visitor arriving at
+    /attention would otherwise get no language switch and no run status. Switch the legacy mode
+    off, and rerun through app.py on the session's first run (there is no click yet to lose then).
+
+    Returns whether the legacy mode was on. Once switched off the mode stays off in a server
+    (AppTest switches it on for every run).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    first_run = not st.session_state.get("_session_started")
+    st.session_state["_session_started"] = True
+    if not PagesManager.uses_pages_directory:
+        return False
+    PagesManager.uses_pages_directory = False
+    if first_run:
+        st.rerun()
+    return True
+
+
+def sidebar() -> None:
+    """What every page has beside it: the language switch and the run in progress."""
+    from ui.widgets import language_ui, run_status_ui
+
+    state.start_session()
+    language_ui()
+    run_status_ui()
+
+
+def begin_page() -> None:
+    """The first call of every page (from the page's run, not at import: an st.rerun() raised while
+    several sessions import a module at once would break their imports)."""
+    if not getattr(_run, "via_app", False):  # run without app.py (legacy pages mode): draw its sidebar here
+        leave_legacy_pages_mode()
+        sidebar()
+    state.start_session()
+    state.adopt_finished_run()
+    state.mirror_in_address()

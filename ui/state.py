@@ -1,0 +1,315 @@
+"""The one place a session's state is read and written.
+
+Streamlit forgets a widget's value when another page is shown, and a rerun asked from inside a
+fragment can hand widgets back their defaults (streamlit#11266): a widget's own key is no place to
+keep anything. Every value a person chose is kept in one plain dictionary (``kept``/``keep``);
+``bind`` gives a widget its kept value before it is drawn, and copies a change back in the
+widget's on_change callback, which runs only on a person's change. Settings (model/settings.py)
+are kept the same way and mirrored in the address (ui/link.py), so that a reload or a shared link
+opens them again.
+
+Per-user things (the run, the data, the model) live in ``st.session_state``; only read-only shared
+things (built-in datasets, bundled checkpoints) are cached for every user.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from model import checkpoint
+from model.checkpoint import Checkpoint
+from model.config import PRESETS
+from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
+from model.session import TrainingRun
+from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
+from model.tokenizer import Coverage, Tokenizer
+from ui import link
+from ui.i18n import DEFAULTS, LANGUAGES, strings
+
+_KEPT = "_kept"
+
+
+# ---- kept values: the one accessor and the one writer ------------------------------------------
+def kept(key: str, default: Any = None) -> Any:
+    value = st.session_state.get(_KEPT, {}).get(key)
+    return default if value is None else value
+
+
+def keep(key: str, value: Any) -> None:
+    # assigned, not mutated in place: Streamlit may hand out copies of session state
+    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), key: value}
+
+
+def bind(
+    key: str,
+    options: Sequence[Any] | None = None,
+    default: Any = None,
+    *,
+    widget_key: str | None = None,
+    then: Callable[[Any, Any], None] | None = None,
+) -> dict[str, Any]:
+    """The ``key``/``on_change`` arguments of a widget that shows the kept value ``key``.
+
+    The kept value (else ``default``; also when it is not among ``options``, as a layer kept from a
+    4-layer model in a 2-layer one) is put in the widget's key before the widget is drawn, every run:
+    so it is also what a selectbox shows when its labels change under it (streamlit#13788). A widget
+    drawn this way takes no value=/index=/default= of its own, as Streamlit asks.
+    """
+    widget_key = widget_key or key
+    value = kept(key, default)
+    if options is not None and value not in list(options):
+        value = default
+    if kept(key) != value:
+        keep(key, value)
+    st.session_state[widget_key] = value
+    return {"key": widget_key, "on_change": _from_widget, "args": (key, widget_key, then)}
+
+
+def _from_widget(key: str, widget_key: str, then: Callable[[Any, Any], None] | None) -> None:
+    before, value = kept(key), st.session_state.get(widget_key)
+    if value is not None:  # a click on the chosen option of a segmented control clears it: keep the choice
+        keep(key, value)
+    if then is not None and value is not None:
+        then(before, value)
+
+
+# ---- settings ----------------------------------------------------------------------------------
+def settings() -> dict[str, Any]:
+    """Every setting on the pages (model/settings.py), and the preset they started from."""
+    return kept("settings") or {"preset": DEFAULT_PRESET, **preset_values(DEFAULT_PRESET)}
+
+
+def bind_setting(name: str, options: Sequence[Any] | None = None, then: Callable[[Any], None] | None = None) -> dict:
+    """As ``bind``, for a setting: the widget ``hp_<name>`` (``preset`` for the preset) shows settings()[name]."""
+    widget_key = name if name == "preset" else f"hp_{name}"
+    value = settings().get(name)
+    if options is not None and value not in list(options):
+        value = list(options)[0] if name != "device" else "auto"
+        set_settings(**{name: value})
+    st.session_state[widget_key] = value
+    return {"key": widget_key, "on_change": _setting_from_widget, "args": (name, widget_key, then)}
+
+
+def _setting_from_widget(name: str, widget_key: str, then: Callable[[Any], None] | None) -> None:
+    value = st.session_state.get(widget_key)
+    if value is not None:
+        set_settings(**{name: value})
+        if then is not None:
+            then(value)
+
+
+def set_settings(**values: Any) -> None:
+    keep("settings", {**settings(), **values})
+
+
+def apply_preset(name: str) -> None:
+    """Every setting at the preset's value (a teacher's "start from tiny")."""
+    name = name if name in PRESETS else DEFAULT_PRESET
+    values = preset_values(name)
+    set_settings(preset=name, **{k: values[k] for k in values if BY_NAME[k].from_preset})
+
+
+def current_configs():
+    """The model and training configs of the current settings (ConfigError if they do not fit)."""
+    values = settings()
+    return configs(values, values.get("preset") or DEFAULT_PRESET)
+
+
+# ---- the session's first run -------------------------------------------------------------------
+def start_session() -> None:
+    """On a session's first run: the language, settings and dataset from the address, if it has any."""
+    if st.session_state.get(_KEPT) is not None:
+        return
+    params = st.query_params.to_dict()
+    keep("lang", params.get("lang") if params.get("lang") in LANGUAGES else "en")
+    asked, ignored = link.read(params, builtin_names())
+    apply_preset(asked.get("preset", DEFAULT_PRESET))
+    set_settings(**{k: v for k, v in asked.items() if k not in ("preset", "dataset")})
+    if "dataset" in asked:
+        use_builtin(asked["dataset"])
+    st.session_state["_link_notes"] = (asked, ignored)
+
+
+def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """What the opening link asked for and what it could not use: given once, then forgotten."""
+    return st.session_state.pop("_link_notes", ({}, []))
+
+
+def mirror_in_address() -> None:
+    """Keep the address in step with the settings, on every page, so it can be shared or reloaded."""
+    data = current_data()
+    values = {**settings(), "dataset": data.name if data.builtin else None}
+    wanted = link.write(values, DEFAULTS[language()].dataset)
+    if language() != "en":  # the language decides the default dataset, and what the reader sees
+        wanted["lang"] = language()
+    for key in (*link.ORDER, "lang"):
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+# ---- language ----------------------------------------------------------------------------------
+def language() -> str:
+    value = kept("lang")
+    return value if value in LANGUAGES else "en"
+
+
+def switch_language(old: str, new: str) -> None:
+    """Follow the new language with whatever is still at the old language's default; keep the rest."""
+    if new not in LANGUAGES or new == old or old not in LANGUAGES:
+        return
+    keep("lang", new)
+    if kept("sentence") == DEFAULTS[old].sentence:
+        keep("sentence", DEFAULTS[new].sentence)
+    for key in ("compare_a", "compare_b", "predict_lines"):  # Predict's texts, where still the old defaults
+        if kept(key) == strings(old).get(f"{key}_default"):
+            keep(key, None)
+    data = st.session_state.get("data")
+    if data is not None and data.builtin and data.name == DEFAULTS[old].dataset:
+        del st.session_state["data"]
+
+
+# ---- shared, read-only -------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def bundled_checkpoint(language: str = "en") -> Checkpoint:
+    """The bundled model for the interface language: English reviews, or Chinese reviews for 中文."""
+    return checkpoint.load(DEFAULTS.get(language, DEFAULTS["en"]).checkpoint)
+
+
+@st.cache_resource(show_spinner=False)
+def builtin_dataset(name: str) -> BuiltinDataset:
+    return load_builtin(name)
+
+
+# ---- the session's data, run and model ---------------------------------------------------------
+@dataclass
+class ModelChoice:
+    checkpoint: Checkpoint
+    source: str  # "bundled", "trained" or "uploaded"
+    since: float  # when it became the current model
+
+
+@dataclass
+class DataChoice:
+    train: Dataset
+    valid: Dataset
+    name: str  # a built-in name, or the uploaded file's name
+    builtin: bool
+
+
+def current_run() -> TrainingRun:
+    return st.session_state.setdefault("run", TrainingRun())
+
+
+def current_data() -> DataChoice:
+    if "data" not in st.session_state:
+        use_builtin(DEFAULTS[language()].dataset)
+    return st.session_state["data"]
+
+
+def use_builtin(name: str) -> None:
+    ds = builtin_dataset(name)
+    st.session_state["data"] = DataChoice(ds.train, ds.valid, ds.name, True)
+
+
+def use_data(train: Dataset, valid: Dataset, name: str) -> None:
+    st.session_state["data"] = DataChoice(train, valid, name, False)
+
+
+def run_just_ended(active: bool) -> bool:
+    """Whether the run stopped being active since the last look (by any watcher: the first to see it says so)."""
+    was_active = st.session_state.get("_run_was_active", False)
+    st.session_state["_run_was_active"] = active
+    return was_active and not active
+
+
+def adopt_finished_run() -> None:
+    """A finished run's model becomes the session's model, and stays so when the next run starts."""
+    view = current_run().view()
+    chosen: ModelChoice | None = st.session_state.get("model")
+    if view.checkpoint is not None and not view.active and (chosen is None or chosen.since < view.started_at):
+        st.session_state["model"] = ModelChoice(view.checkpoint, "trained", view.started_at)
+
+
+def current_model() -> ModelChoice:
+    """The newest of: the model this session trained, the one it uploaded; else the bundled one."""
+    adopt_finished_run()
+    return st.session_state.get("model") or ModelChoice(bundled_checkpoint(language()), "bundled", 0.0)
+
+
+def set_model(ckpt: Checkpoint, source: str) -> None:
+    st.session_state["model"] = ModelChoice(ckpt, source, time.time())
+
+
+def is_chinese(data: DataChoice) -> bool:
+    sample = "".join(data.train.texts[:50])
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in sample) > len(sample) * 0.2
+
+
+def start_training() -> None:
+    """Start a run with the current settings on the current data.
+
+    The previous run's model stays the session's model until this one finishes. Raises ConfigError
+    (settings that do not fit) or ServerBusy.
+    """
+    adopt_finished_run()
+    model_cfg, train_cfg = current_configs()
+    data = current_data()
+    run = current_run()
+    probes = DEFAULTS["zh" if is_chinese(data) else "en"].probes
+    if not run.active:
+        run.reset()
+    run.start(data.train, data.valid, model_cfg, train_cfg, list(probes), data.name)
+
+
+# ---- what the Data page shows of a tokenizer: shared by every session for the built-in sets ---------
+@st.cache_resource(show_spinner=False)
+def _builtin_coverage(dataset: str, language: str | None, kind: str | None = None, vocab_size: int | None = None):
+    """Coverage of a built-in set by the bundled model of ``language``, or by a tokenizer learnt on it."""
+    data = builtin_dataset(dataset)
+    tokenizer = bundled_checkpoint(language).tokenizer if language else _builtin_tokenizer(dataset, kind, vocab_size)
+    return tokenizer.coverage(data.train.texts + data.valid.texts)
+
+
+@st.cache_resource(show_spinner=False)
+def _builtin_tokenizer(dataset: str, kind: str, vocab_size: int) -> Tokenizer:
+    return Tokenizer.train(builtin_dataset(dataset).train.texts, vocab_size, kind)
+
+
+def coverage(model: ModelChoice, data: DataChoice) -> Coverage:
+    """How much of the data the model's vocabulary reads whole, computed once per model and dataset."""
+    if model.source == "bundled" and data.builtin:
+        return _builtin_coverage(data.name, language())
+    return _session_cached(
+        "coverage",
+        (id(model.checkpoint), id(data.train)),
+        lambda: model.checkpoint.tokenizer.coverage(data.train.texts + data.valid.texts),
+    )
+
+
+def preview_tokenizer(data: DataChoice, kind: str, vocab_size: int) -> tuple[Tokenizer, Coverage]:
+    """A tokenizer learnt on the data's training texts, as the next run would learn it, and its coverage."""
+    if data.builtin:
+        return _builtin_tokenizer(data.name, kind, vocab_size), _builtin_coverage(data.name, None, kind, vocab_size)
+
+    def learn():
+        tokenizer = Tokenizer.train(data.train.texts, vocab_size, kind)
+        return tokenizer, tokenizer.coverage(data.train.texts + data.valid.texts)
+
+    return _session_cached("preview_tokenizer", (id(data.train), kind, vocab_size), learn)
+
+
+def _session_cached(slot: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """One value per session, computed again only when its key changes (an upload is one session's)."""
+    cached = st.session_state.get(f"_cache_{slot}")
+    if cached is None or cached[0] != key:
+        cached = (key, compute())
+        st.session_state[f"_cache_{slot}"] = cached
+    return cached[1]

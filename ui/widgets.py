@@ -1,0 +1,230 @@
+"""The builders pages call: each draws one piece of the interface and keeps what it needs in ui/state.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+import torch
+
+from model.checkpoint import Checkpoint
+from model.config import PRESETS, ConfigError
+from model.inspect import InputError, Inspection, inspect_sentence
+from model.session import ServerBusy
+from model.settings import BY_NAME, Setting
+from model.tokenizer import WordReading
+from ui import state
+from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, device_name, has, t, t_plain
+
+# Plotly's toolbar (zoom, pan, download) sits over a figure's top right corner, and on a touch
+# screen it is always shown: every figure keeps a band at its top clear for it (figures/base.py,
+# TOOLBAR_PX), and the toolbar offers only what a classroom uses.
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+
+
+# ---- language and the run, in the sidebar of every page ----------------------------------------
+def language_ui() -> None:
+    st.sidebar.segmented_control(
+        "🌐",
+        options=list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        label_visibility="collapsed",
+        **state.bind("lang", LANGUAGES, "en", then=state.switch_language),
+    )
+
+
+def run_status_ui() -> None:
+    """A run in progress is visible on every page, and keeps running while you look elsewhere.
+
+    The fragment polls the run (and tells it someone is watching: a run nobody watches stops by
+    itself); when the run ends it redraws the page once, so the page shows the new model.
+    """
+    run = state.current_run()
+
+    @st.fragment(run_every=2.0 if run.active else None)
+    def status() -> None:
+        run.heartbeat()
+        view = run.view()
+        if state.run_just_ended(view.active):
+            st.rerun(scope="app")  # the run ended: every page now shows its model
+        if view.status == "idle":
+            return
+        last = view.steps[-1] if view.steps else None
+        where = {"step": last.step if last else 0, "total": last.total_steps if last else 0}
+        with st.container(border=True):
+            if view.active:
+                st.markdown(t(f"run_status_{view.status}", **where))
+                st.progress(min(1.0, where["step"] / max(1, where["total"])))
+            else:
+                accuracy = f"{view.done.valid_accuracy:.1%}" if view.done else "—"
+                st.markdown(t(f"run_status_{view.status}", accuracy=accuracy, **where))
+            st.page_link("pages/train.py", label=t("run_status_open"), icon="🏋️")
+
+    with st.sidebar:
+        status()
+
+
+# ---- the model a page shows ---------------------------------------------------------------------
+def model_banner() -> Checkpoint:
+    """Say which model the page shows, and return it; before any training, offer a quick training."""
+    choice = state.current_model()
+    ckpt = choice.checkpoint
+    acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
+    described = t(f"model_source_{choice.source}", accuracy=f"{acc:.1%}" if acc is not None else "—")
+    if state.current_run().active:
+        st.info(described + " " + t("model_while_training"), icon="⏳")
+    elif choice.source == "bundled":
+        col_text, col_button = st.columns([4, 1], vertical_alignment="center")
+        col_text.info(described, icon="📦")
+        if col_button.button(t("quick_train"), help=t("quick_train_help"), width="stretch"):
+            quick_train()
+    else:
+        st.caption(described)
+    return ckpt
+
+
+def quick_train() -> None:
+    """The tiny preset on the current data, then the Train page to watch it (only offered when no run is on)."""
+    state.apply_preset("tiny")
+    if start_training_ui():
+        st.switch_page("pages/train.py")
+
+
+def start_training_ui() -> bool:
+    """Start a run with the current settings; say why not in the page's language when it cannot start."""
+    from ui.errors import error_text
+
+    try:
+        state.start_training()
+    except ConfigError as exc:
+        st.error(t("settings_error", error=error_text(exc)), icon="⚙️")
+        return False
+    except ServerBusy:
+        st.error(t("server_busy"), icon="⏳")
+        return False
+    return True
+
+
+# ---- settings -----------------------------------------------------------------------------------
+def available_devices() -> list[str]:
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def preset_ui() -> None:
+    st.segmented_control(
+        t("preset"),
+        list(PRESETS),
+        format_func={p: t(f"preset_{p}") for p in PRESETS}.__getitem__,
+        help=t("preset_help"),
+        **state.bind_setting("preset", list(PRESETS), then=state.apply_preset),
+    )
+
+
+def setting_ui(where, name: str, *, disabled: bool = False, label: str | None = None):
+    """The widget of one setting (model/settings.py), drawn in ``where`` and kept in ui/state.py."""
+    setting: Setting = BY_NAME[name]
+    options = available_devices() if name == "device" else list(setting.choices)
+    kwargs = {
+        "label": label or t(f"hp_{name}"),
+        "help": t(f"hp_{name}_help") if has(f"hp_{name}_help") else None,
+        "disabled": disabled,
+        **state.bind_setting(name, options or None),
+    }
+    if setting.widget == "number":
+        return where.number_input(min_value=int(setting.low), max_value=int(setting.high), step=1, **kwargs)
+    # The names are looked up now, in this run's language: a format_func is also called later, outside it.
+    names = {option: choice_name(name, option) for option in options}
+    if setting.widget == "radio":
+        return where.radio(options=options, format_func=names.__getitem__, **kwargs)
+    return where.select_slider(options=options, format_func=names.__getitem__, **kwargs)
+
+
+def choice_name(name: str, option) -> str:
+    """How one of a setting's choices is written: 0.001, ReLU, [CLS], GPU (CUDA), WordPiece."""
+    if name == "activation":
+        return ACTIVATION_NAMES[option]
+    if name == "device":
+        return device_name(option)
+    if name == "tokenizer":
+        return {"wordpiece": "WordPiece", "bpe": "BPE"}[option]
+    if name in ("positional", "pooling"):
+        return t(f"{name}_{option}")
+    return f"{option:g}" if isinstance(option, float) else str(option)
+
+
+# ---- a sentence, opened up ----------------------------------------------------------------------
+def sentence_ui(page: str) -> str:
+    """The sentence to open the model up on, one for every page that has a sentence box."""
+    return st.text_input(
+        t("sentence_label"),
+        help=t("sentence_help"),
+        max_chars=2000,
+        **state.bind("sentence", default=DEFAULTS[state.language()].sentence, widget_key=f"sentence_input_{page}"),
+    )
+
+
+def inspect_ui(ckpt: Checkpoint, sentence: str) -> Inspection | None:
+    """Run the traced forward; show a clear message instead of a traceback on bad input."""
+    try:
+        result = inspect_sentence(ckpt, sentence)
+    except InputError:
+        st.warning(t("empty_sentence"), icon="✍️")
+        return None
+    if result.truncated:
+        st.warning(t("truncated", n=result.n_tokens_before_truncation, max_len=ckpt.model.cfg.max_len), icon="✂️")
+    unreadable_warning(ckpt, sentence)
+    return result
+
+
+def unreadable_words(words: Sequence[WordReading], limit: int = 6) -> str:
+    """The words the model cannot read whole, each with what it became: "rude (r ##ud ##e), 我 ([UNK])"."""
+    shown = [f"{w.word} ({' '.join(w.tokens)})" for w in words[:limit]]
+    return t_plain("word_separator").join(shown + ["…"] * (len(words) > limit))
+
+
+def unreadable_warning(ckpt: Checkpoint, sentence: str) -> None:
+    """Warn when the model reads most of the sentence's words only in pieces or not at all."""
+    reading = ckpt.tokenizer.read(sentence)
+    if reading.mostly_unreadable:
+        words = unreadable_words(reading.unreadable)
+        st.warning(t("unreadable_warning", n=len(reading.unreadable), total=len(reading.words), words=words), icon="🧩")
+
+
+# ---- figures and pickers ------------------------------------------------------------------------
+def show_chart(where, chart, key: str | None = None) -> None:
+    """Show an Altair chart from figures/ without re-validating its spec on every rerun.
+
+    Altair's schema validation took most of an Attention-page rerun; the specs come from our own
+    builders, which tests/test_figures.py validates once.
+    """
+    where.vega_lite_chart(chart.to_dict(validate=False), width="stretch", key=key)
+
+
+def show_figure(where, figure, key: str | None = None) -> None:
+    """Show a Plotly figure from figures/ with the classroom's toolbar."""
+    where.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
+
+
+def head_titles(n_heads: int) -> list[str]:
+    return [t("head_n", n=h) for h in range(n_heads)]
+
+
+def layer_titles(n_layers: int) -> list[str]:
+    return [t("layer_n", n=i) for i in range(n_layers)]
+
+
+def pick(where, label: str, titles: list[str], key: str, default: int) -> int:
+    """One of a model's layers or heads (``titles``), as a row of buttons in ``where``, kept under ``key``."""
+    options = list(range(len(titles)))
+    chosen = where.segmented_control(
+        label, options, format_func=titles.__getitem__, **state.bind(key, options, default)
+    )
+    return default if chosen is None else chosen
+
+
+def choose(where, label: str, titles: list[str], key: str, default: int, help: str | None = None) -> int:
+    """As ``pick``, in a drop-down: for choices too many for a row of buttons (a sentence's tokens)."""
+    options = list(range(len(titles)))
+    return where.selectbox(
+        label, options, format_func=titles.__getitem__, help=help, **state.bind(key, options, default)
+    )
