@@ -51,15 +51,12 @@ with st.container(horizontal=True):
         run.stop()
         run.join(5)
         st.rerun()
-    if run.active:  # throwing a run away is never one stray click
-        with st.popover(t("reset"), help=t("reset_help")):
-            st.markdown(t("reset_confirm"))
-            if st.button(t("reset_confirm_button"), type="primary"):
-                run.reset()
-                st.rerun()
-    elif st.button(t("reset"), disabled=run.status == "idle", help=t("reset_help")):
-        run.reset()
-        st.rerun()
+    # throwing a run away (a running one, or a finished one's results and download) is never one stray click
+    with st.popover(t("reset"), help=t("reset_help"), disabled=run.status == "idle"):
+        st.markdown(t("reset_confirm"))
+        if st.button(t("reset_confirm_button"), type="primary"):
+            run.reset()
+            st.rerun()
 
 CURVE_LABELS = {
     k: t(f"curve_{k}")
