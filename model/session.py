@@ -57,6 +57,7 @@ class RunView:
     started_at: float | None
     predictions: list[int] | None = None  # the model's class for each validation sentence, once done
     archive: bytes | None = None  # the checkpoint as a zip, once done
+    valid: Dataset | None = None  # the validation set it was trained against (the page's data may change since)
 
     @property
     def active(self) -> bool:
@@ -98,6 +99,7 @@ class TrainingRun:
     started_at: float | None = None
     predictions: list[int] | None = None
     archive: bytes | None = None
+    valid: Dataset | None = None
     _thread: threading.Thread | None = None
     _control: TrainingControl = field(default_factory=TrainingControl)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -119,7 +121,7 @@ class TrainingRun:
             raise ServerBusy(f"{MAX_CONCURRENT_RUNS} models are already training on this server")
         self._reset_records()
         self._control = TrainingControl()
-        self.status, self.started_at = "preparing", time.time()
+        self.status, self.started_at, self.valid = "preparing", time.time(), valid_set
         self.heartbeat()
         args = (train_set, valid_set, model_cfg, train_cfg, list(probe_sentences or []), dataset_description)
         self._thread = threading.Thread(target=self._work, args=args, name="training-run", daemon=True)
@@ -183,6 +185,7 @@ class TrainingRun:
                 self.started_at,
                 self.predictions,
                 self.archive,
+                self.valid,
             )
 
     # ---- the worker thread --------------------------------------------------------------
@@ -190,7 +193,7 @@ class TrainingRun:
         with self._lock:
             self.steps, self.evals, self.snapshots = [], [], []
             self.done, self.error, self.checkpoint, self.started_at = None, None, None, None
-            self.predictions = self.archive = None
+            self.predictions = self.archive = self.valid = None
 
     def _work(self, train_set, valid_set, model_cfg, train_cfg, probes, description) -> None:
         try:

@@ -164,7 +164,7 @@ if view.checkpoint is not None and not view.active:
         st.caption(t("train_stopped_note"))
     ckpt = view.checkpoint
     predicted = view.predictions or []
-    valid = data.valid if len(predicted) == len(data.valid) else None  # the data may have changed since
+    valid = view.valid if view.valid is not None and len(predicted) == len(view.valid) else None
     if valid is not None:
         left, right = st.columns([2, 3])
         titles = {"predicted": t("predicted"), "true": t("true_label")}

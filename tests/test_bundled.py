@@ -56,3 +56,20 @@ def test_the_english_vocabulary_holds_everyday_words_whole():
     pieces = {w: tokenizer.encode(w, 16).tokens[1:] for w in everyday}
     assert {w: t for w, t in pieces.items() if len(t) != 1 and w != "i've"} == {}
     assert tokenizer.vocab_size >= 4000
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_predicts_one_word_change_flips_the_bundled_model(lang):
+    """Predict opens with two sentences one word apart ("Change one word and see what moves"): the
+    bundled model must answer them differently, or the lesson contradicts itself (it said "not good"
+    was positive)."""
+    import json
+
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+    from model.inspect import inspect_sentence
+    from tests.conftest import ROOT
+
+    strings = json.loads((ROOT / "assets" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    ckpt = load(ASSETS_CHECKPOINT if lang == "en" else ASSETS_CHECKPOINT.with_name("checkpoint_zh"))
+    a, b = (inspect_sentence(ckpt, strings[f"compare_{side}_default"]) for side in "ab")
+    assert a.prediction != b.prediction

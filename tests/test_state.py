@@ -150,3 +150,16 @@ def test_a_language_switch_follows_what_is_still_at_its_default_and_keeps_the_re
     at.sidebar.button_group(key="lang").set_value("en").run()
     assert at.text_input(key="sentence_input_attention").value == "这本书一般。"  # what the student typed stays
     assert at.title[0].value == "Attention" and at.query_params.get("lang") is None
+
+
+def test_a_language_switch_during_a_run_leaves_its_data_alone():
+    """The Chinese default dataset used to replace the English one under an English run: its results vanished."""
+    at = open_page(new_app(), "pages/train.py")
+    set_settings(at, preset="tiny", epochs=50)
+    click(at, "▶ Start")
+    run = at.session_state["run"]
+    run.pause()
+    at.sidebar.button_group(key="lang").set_value("zh").run()
+    assert at.session_state["data"].name == "sentiment_en" and run.view().valid is not None
+    run.stop()
+    run.join(10)

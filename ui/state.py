@@ -172,8 +172,9 @@ def switch_language(old: str, new: str) -> None:
         if kept(key) == strings(old).get(f"{key}_default"):
             keep(key, None)
     data = st.session_state.get("data")
-    if data is not None and data.builtin and data.name == DEFAULTS[old].dataset:
-        del st.session_state["data"]
+    running = st.session_state.get("run") is not None and st.session_state["run"].active
+    if data is not None and data.builtin and data.name == DEFAULTS[old].dataset and not running:
+        del st.session_state["data"]  # (not under a run in progress: its results are of this data)
 
 
 # ---- shared, read-only -------------------------------------------------------------------------
