@@ -67,6 +67,7 @@ def test_a_run_in_progress_is_shown_on_every_page_and_not_offered_to_be_replaced
     at.switch_page("pages/attention.py")
     at.run()
     assert any("still training" in i.value for i in at.info)
+    assert not any("quick training" in i.value for i in at.info)  # no invitation to start another
     assert run.status == "paused"  # nothing above touched it
     run.stop()
     run.join(10)

@@ -70,9 +70,11 @@ def model_banner() -> Checkpoint:
     choice = state.current_model()
     ckpt = choice.checkpoint
     acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
-    described = t(f"model_source_{choice.source}", accuracy=f"{acc:.1%}" if acc is not None else "—")
-    if state.current_run().active:
-        st.info(described + " " + t("model_while_training"), icon="⏳")
+    accuracy = f"{acc:.1%}" if acc is not None else "—"
+    described = t(f"model_source_{choice.source}", accuracy=accuracy)
+    if state.current_run().active:  # the bundled model's text invites a quick training: not while one runs
+        shown = t("model_source_bundled_short", accuracy=accuracy) if choice.source == "bundled" else described
+        st.info(shown + " " + t("model_while_training"), icon="⏳")
     elif choice.source == "bundled":
         col_text, col_button = st.columns([4, 1], vertical_alignment="center")
         col_text.info(described, icon="📦")
