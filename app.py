@@ -24,6 +24,7 @@ pages = [
     st.Page("pages/train.py", title=t("nav_train"), icon="🏋️"),
     st.Page("pages/attention.py", title=t("nav_attention"), icon="🔍"),
     st.Page("pages/step_by_step.py", title=t("nav_steps"), icon="🧮"),
+    st.Page("pages/why.py", title=t("nav_why"), icon="💡"),
     st.Page("pages/predict.py", title=t("nav_predict"), icon="🎯"),
 ]
 st.navigation(pages).run()

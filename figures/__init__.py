@@ -7,7 +7,9 @@ values are the trace's own numbers. By subject:
 - ``heatmaps``: any matrix of the model with its labels (Step by step's figures);
 - ``attention``: a layer's heads, all layers × heads, one head as lines or through training;
 - ``predictions``: a sentence's class probabilities;
-- ``training``: the data's classes, the training curves and the confusion matrix;
+- ``explain``: why the model decided: attributions, the layer readout, head importance, the projection;
+- ``training``: the data's classes, the training curves, the confusion matrix, the learning rate, each
+  part's gradient norm and update size, the loss per epoch and the positional encoding table;
 - ``architecture``: the model as a Graphviz diagram;
 - ``screens``: the projector's and the phone's widths, and the CSS that shows a part drawn for one of them.
 """
@@ -24,10 +26,32 @@ from figures.attention import (
     token_bars,
 )
 from figures.base import ATTENTION_SCALE, FONT, PALETTE, SIGNED_SCALE, TOOLBAR_PX, safe, title_under_toolbar
+from figures.explain import (
+    attribution_heatmap,
+    hover_sentence,
+    importance_heatmap,
+    projection_figure,
+    prune_figure,
+    readout_figure,
+    scaled_rows,
+)
 from figures.heatmaps import heatmap
 from figures.predictions import PERCENT_COLUMN_PX, probabilities
 from figures.screens import NARROW_PX, PHONE_MAX_PX, SCREENS_CSS, WIDE_PX
-from figures.training import SMOOTH_SPAN, confusion_matrix, curve_data, label_balance, training_curves
+from figures.training import (
+    SMOOTH_SPAN,
+    UPDATE_RATIO_REFERENCE,
+    confusion_matrix,
+    curve_data,
+    epoch_table,
+    label_balance,
+    part_chart,
+    part_data,
+    positional_heatmap,
+    schedule_chart,
+    schedule_data,
+    training_curves,
+)
 
 __all__ = [
     "ARCHITECTURE_CSS",
@@ -43,19 +67,33 @@ __all__ = [
     "SIGNED_SCALE",
     "SMOOTH_SPAN",
     "TOOLBAR_PX",
+    "UPDATE_RATIO_REFERENCE",
     "WIDE_PX",
     "architecture_dot",
     "attention_grid",
     "attention_heads",
     "attention_history",
     "attention_lines",
+    "attribution_heatmap",
     "confusion_matrix",
     "curve_data",
+    "epoch_table",
     "heads_per_row",
     "heatmap",
+    "hover_sentence",
+    "importance_heatmap",
     "label_balance",
+    "part_chart",
+    "part_data",
+    "positional_heatmap",
     "probabilities",
+    "projection_figure",
+    "prune_figure",
+    "readout_figure",
     "safe",
+    "scaled_rows",
+    "schedule_chart",
+    "schedule_data",
     "title_under_toolbar",
     "token_bars",
     "training_curves",

@@ -8,7 +8,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from figures.base import ATTENTION_SCALE, FONT, TOOLBAR_PX, array, columns, distinct, safe, title_under_toolbar
+from figures.base import (
+    ATTENTION_SCALE,
+    FONT,
+    TOOLBAR_PX,
+    animation_controls,
+    array,
+    columns,
+    distinct,
+    safe,
+    title_under_toolbar,
+)
 from figures.heatmaps import cell_text, heatmap
 from figures.screens import WIDE_PX
 
@@ -269,42 +279,10 @@ def attention_history(
         animated.append(dict(name=str(step), data=[patch], traces=[0], layout=dict(title=dict(title, text=text))))
     fig.frames = animated
 
-    def animate(duration: int) -> dict:  # Plotly.animate's options: heatmaps are redrawn, not tweened
-        return dict(frame=dict(duration=duration, redraw=True), transition=dict(duration=0), mode="immediate")
-
     fig.layout.margin.b = 150  # under the heatmap: the buttons, then the slider
     fig.layout.height += 150
-    pause = dict(frame=dict(duration=0, redraw=False), mode="immediate")
-    buttons = [
-        dict(label=f"▶ {safe(labels['play'])}", method="animate", args=[None, animate(600)]),
-        dict(label=f"⏸ {safe(labels['pause'])}", method="animate", args=[[None], pause]),
-    ]
-    fig.layout.updatemenus = [
-        dict(
-            type="buttons",
-            direction="left",
-            x=0,
-            y=0,
-            xanchor="left",
-            yanchor="top",
-            pad=dict(t=20),
-            showactive=False,
-            buttons=buttons,
-        )
-    ]
-    steps = [dict(label=str(step), method="animate", args=[[str(step)], animate(0)]) for step, _, _ in frames]
-    fig.layout.sliders = [
-        dict(
-            active=len(frames) - 1,
-            x=0,
-            len=1,
-            y=0,
-            yanchor="top",
-            pad=dict(t=70),
-            currentvalue=dict(prefix=f"{safe(labels['step'])} ", font=dict(size=14)),
-            steps=steps,
-        )
-    ]
+    steps = [step for step, _, _ in frames]
+    animation_controls(fig, steps, labels["play"], labels["pause"], labels["step"], 600, 20, 70)
     return fig
 
 

@@ -68,3 +68,45 @@ def title_under_toolbar(lines: str | Sequence[str] = "", size: int = 15, centere
         automargin=True,
         **where,
     )
+
+
+def animation_controls(
+    fig, steps: Sequence, play: str, pause: str, step: str, duration: int, buttons_pad: int, slider_pad: int
+) -> None:
+    """▶ / ⏸ buttons and a slider under ``fig``, whose frames are named by ``steps`` (str(step) each);
+    the slider opens on the last frame. Frames are redrawn, not tweened (each may have its own axes)."""
+
+    def animate(ms: int) -> dict:
+        return dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0), mode="immediate")
+
+    still = dict(frame=dict(duration=0, redraw=False), mode="immediate")
+    buttons = [
+        dict(label=f"▶ {safe(play)}", method="animate", args=[None, animate(duration)]),
+        dict(label=f"⏸ {safe(pause)}", method="animate", args=[[None], still]),
+    ]
+    fig.layout.updatemenus = [
+        dict(
+            type="buttons",
+            direction="left",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="top",
+            pad=dict(t=buttons_pad),
+            showactive=False,
+            buttons=buttons,
+        )
+    ]
+    marks = [dict(label=str(s), method="animate", args=[[str(s)], animate(0)]) for s in steps]
+    fig.layout.sliders = [
+        dict(
+            active=len(steps) - 1,
+            x=0,
+            len=1,
+            y=0,
+            yanchor="top",
+            pad=dict(t=slider_pad),
+            currentvalue=dict(prefix=f"{safe(step)} ", font=dict(size=14)),
+            steps=marks,
+        )
+    ]

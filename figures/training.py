@@ -1,23 +1,29 @@
-"""A training run drawn: the data's classes, the loss and accuracy curves, and the confusion matrix.
+"""A training run drawn: the data's classes, the loss and accuracy curves, the confusion matrix, and
+inside the training: the learning rate, each part's gradient norm and update size, the loss per
+epoch, and the positional encoding table.
 
 The curves are Vega-Lite (Altair) specs the Train page fills with rows on each refresh; the confusion
-matrix is a Plotly heatmap.
+matrix and the positional table are Plotly heatmaps.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
-from figures.base import TOOLBAR_PX
+from figures.base import PALETTE, TOOLBAR_PX
 from figures.heatmaps import heatmap
 
 SMOOTH_SPAN = 20  # steps in the training loss's moving average (curve_data)
+# The update size a step usually should have: about a thousandth of the weights (a common rule of thumb,
+# from Karpathy's "A Recipe for Training Neural Networks" and CS231n; drawn dashed on update_chart).
+UPDATE_RATIO_REFERENCE = 1e-3
 
 
 def label_balance(counts: dict[str, int], title: str = "", label: str = "label", count: str = "count") -> alt.Chart:
@@ -155,4 +161,139 @@ def confusion_matrix(
     height = 70 + 60 * n + TOOLBAR_PX
     return heatmap(
         counts, label_names, label_names, x_title=titles["predicted"], y_title=titles["true"], digits=0, height=height
+    )
+
+
+# ---- inside the training: the learning rate, each part's gradients and updates, the epochs ------------
+def _thin(n: int, max_points: int) -> list[int]:
+    """Indices of every k-th of ``n`` points (and always the last) so that at most about max_points stay."""
+    keep = list(range(n))
+    if n > max_points:
+        keep = keep[:: n // max_points + 1]
+        if keep[-1] != n - 1:
+            keep.append(n - 1)
+    return keep
+
+
+def _spec(chart) -> dict:
+    """The chart's spec without data, for every layer: the page's rows take its place."""
+    spec = chart.to_dict()
+    for part in (spec, *spec.get("layer", [])):
+        part.pop("data", None), part.pop("datasets", None)
+    return spec
+
+
+def schedule_chart(labels: dict[str, str]) -> dict:
+    """Vega-Lite spec, without data, of the learning rate at each step (the rows of ``schedule_data``).
+
+    ``labels``: "lr_title", "step", "lr" (translated). Built once per language, as ``training_curves``.
+    """
+    return copy.deepcopy(_schedule_spec(tuple(sorted(labels.items()))))
+
+
+@functools.lru_cache(maxsize=8)
+def _schedule_spec(label_items: tuple[tuple[str, str], ...]) -> dict:
+    labels = dict(label_items)
+    chart = (
+        alt.Chart(title=alt.TitleParams(labels["lr_title"], offset=0))
+        .mark_line(color="#1d3557", strokeWidth=2.5)
+        .encode(
+            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
+            y=alt.Y("lr:Q", title=labels["lr"], axis=alt.Axis(format=".0e")),
+            tooltip=["step:Q", alt.Tooltip("lr:Q", format=".3e")],
+        )
+        .properties(height=260)
+    )
+    return _spec(chart)
+
+
+def schedule_data(steps: Sequence[tuple[int, float]], max_points: int = 300) -> pd.DataFrame:
+    """(step, lr) rows for ``schedule_chart`` from (step, learning rate) per step, thinned as ``curve_data``."""
+    keep = _thin(len(steps), max_points)
+    return pd.DataFrame({"step": [steps[i][0] for i in keep], "lr": [steps[i][1] for i in keep]})
+
+
+def part_chart(labels: dict[str, str], parts: Sequence[str], reference: float | None = None) -> dict:
+    """Vega-Lite spec, without data, of one value per model part at each step, on a log axis.
+
+    Used for the gradient norms and the update ratios (the rows of ``part_data``). ``labels``:
+    "title", "step", "value", and "reference" where a dashed ``reference`` line is drawn (the update
+    ratio's 1e-3); ``parts`` are the parts' shown names in the model's order, bottom (embedding) to top.
+    """
+    return copy.deepcopy(_part_spec(tuple(sorted(labels.items())), tuple(parts), reference))
+
+
+@functools.lru_cache(maxsize=16)
+def _part_spec(label_items: tuple[tuple[str, str], ...], parts: tuple[str, ...], reference: float | None) -> dict:
+    labels = dict(label_items)
+    palette = [PALETTE[i % len(PALETTE)] for i in range(len(parts))]
+    colours = alt.Scale(domain=list(parts), range=palette) if parts else alt.Undefined  # none before the first step
+    lines = (
+        alt.Chart()
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1)),
+            y=alt.Y("value:Q", title=labels["value"], scale=alt.Scale(type="log"), axis=alt.Axis(format=".0e")),
+            color=alt.Color("part:N", title=None, scale=colours, legend=alt.Legend(orient="top", offset=4, padding=0)),
+            tooltip=["part:N", "step:Q", alt.Tooltip("value:Q", format=".3e")],
+        )
+    )
+    layers = [lines]
+    if reference is not None:
+        layers.append(alt.Chart().mark_rule(strokeDash=[6, 4], color="#555555").encode(y=alt.datum(reference)))
+    spec = _spec(alt.layer(*layers, title=alt.TitleParams(labels["title"], offset=0)).properties(height=300))
+    if reference is not None:  # the rule has one row of its own, not one per row the page sends
+        spec["layer"][1]["data"] = {"values": [{"reference": labels.get("reference", "")}]}
+        spec["layer"][1]["encoding"]["tooltip"] = {"field": "reference", "type": "nominal"}
+    return spec
+
+
+def part_data(records: Sequence[tuple[int, dict[str, float]]], names: dict[str, str]) -> pd.DataFrame:
+    """(step, part, value) rows for ``part_chart`` from (step, {part key: value}) per diagnostic step.
+
+    ``names`` gives each part key ("embedding", "layer_1", …, "output") its shown name. Values that
+    a log axis cannot draw (0, negative, NaN, infinite) are left out.
+    """
+    rows = [
+        (step, names.get(part, part), value)
+        for step, values in records
+        for part, value in values.items()
+        if math.isfinite(value) and value > 0
+    ]
+    return pd.DataFrame(rows, columns=["step", "part", "value"])
+
+
+def epoch_table(epochs: Sequence[tuple[int, float, float, float, bool]], labels: dict[str, str]) -> pd.DataFrame:
+    """The loss per epoch, as the article prints it: (epoch, training loss, validation loss, accuracy) rows.
+
+    ``epochs`` holds (epoch, train loss, valid loss, valid accuracy, complete); ``labels`` names the
+    columns ("epoch", "train_loss", "valid_loss", "valid_accuracy") and "partial", which is written
+    after the number of an epoch that was cut short (a stopped run's last).
+    """
+    return pd.DataFrame(
+        {
+            labels["epoch"]: [str(e) if complete else f"{e} ({labels['partial']})" for e, *_, complete in epochs],
+            labels["train_loss"]: [round(row[1], 4) for row in epochs],
+            labels["valid_loss"]: [round(row[2], 4) for row in epochs],
+            labels["valid_accuracy"]: [f"{row[3]:.1%}" for row in epochs],
+        }
+    )
+
+
+def positional_heatmap(table, position_title: str, dimension_title: str, height: int = 360) -> go.Figure:
+    """The positional encoding table (positions × dimensions): what the model adds to the token at each position.
+
+    Signed colours centred on 0 (SIGNED_SCALE, as every signed matrix of the app); hover gives the exact
+    value. Rows are positions from 0.
+    """
+    rows, cols = len(table), len(table[0])
+    return heatmap(
+        table,
+        [str(c) for c in range(cols)],
+        [str(r) for r in range(rows)],
+        x_title=dimension_title,
+        y_title=position_title,
+        signed=True,
+        annotate=False,
+        height=height + TOOLBAR_PX,
     )

@@ -1,4 +1,4 @@
-"""Command line: ``python -m model train | evaluate | inspect | make-datasets``.
+"""Command line: ``python -m model train | evaluate | inspect | ablate | explain | make-datasets``.
 
 Progress goes to standard error; the last line of standard output is one JSON object, so a
 script can read the result with ``tail -n 1``. Bad arguments and bad files exit with status 2
@@ -64,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("sentence")
     i.add_argument("--json", action="store_true", help="one JSON object with every number")
 
+    a = sub.add_parser("ablate", help="validation accuracy and loss with each attention head switched off")
+    a.add_argument("checkpoint", type=Path)
+    a.add_argument("--data", type=Path, required=True, help="a labelled CSV, TSV or JSONL file")
+    a.add_argument("--text-column")
+    a.add_argument("--label-column")
+    a.add_argument(
+        "--mean",
+        action="store_true",
+        help="replace a head's output by its mean over the data instead of zeros (mean ablation)",
+    )
+    a.add_argument("--json", action="store_true", help="one JSON object as the last line")
+
+    x = sub.add_parser("explain", help="attributions, attention rollout and the layer readout for one sentence")
+    x.add_argument("checkpoint", type=Path)
+    x.add_argument("sentence")
+    x.add_argument("--json", action="store_true", help="one JSON object as the last line")
+
     m = sub.add_parser("make-datasets", help="rewrite the built-in datasets in assets/datasets")
     m.add_argument(
         "--lexicons",
@@ -97,7 +114,7 @@ def cmd_train(args) -> dict:
         from tqdm import tqdm
 
         bar = tqdm(total=None, unit="step", file=sys.stderr, dynamic_ncols=True)
-    done = None
+    done, epochs = None, []
     for record in train(model, tokenizer, train_set, valid_set, train_cfg):
         if record.kind == "step" and bar is not None:
             if bar.total is None:
@@ -105,7 +122,17 @@ def cmd_train(args) -> dict:
             bar.update(1)
             bar.set_postfix(loss=f"{record.loss:.3f}", lr=f"{record.lr:.1e}", refresh=False)
         elif record.kind == "eval" and bar is not None:
-            bar.write(f"step {record.step}: valid loss {record.valid_loss:.4f}, accuracy {record.valid_accuracy:.4f}")
+            line = f"step {record.step}: valid loss {record.valid_loss:.4f}, accuracy {record.valid_accuracy:.4f}"
+            bar.write(line, file=sys.stderr)  # tqdm.write goes to standard output unless told
+        elif record.kind == "epoch":
+            epochs.append(record)
+            if bar is not None:  # the loss per epoch, as the article prints it
+                partial = "" if record.complete else " (partial)"
+                bar.write(
+                    f"epoch {record.epoch}{partial}: train loss {record.train_loss:.4f}, "
+                    f"valid loss {record.valid_loss:.4f}, valid accuracy {record.valid_accuracy:.4f}",
+                    file=sys.stderr,
+                )
         elif record.kind == "done":
             done = record
     if bar is not None:
@@ -126,7 +153,17 @@ def cmd_train(args) -> dict:
     if baseline is not None:
         metrics["baseline_valid_accuracy"] = baseline["valid_accuracy"]
     checkpoint.save(args.out, checkpoint.Checkpoint(model.cpu(), tokenizer, train_set.label_names, meta))
-    return {**metrics, "out": str(args.out)}
+    per_epoch = [
+        {
+            "epoch": e.epoch,
+            "train_loss": round(e.train_loss, 4),
+            "valid_loss": round(e.valid_loss, 4),
+            "valid_accuracy": round(e.valid_accuracy, 4),
+            **({} if e.complete else {"complete": False}),  # a run stopped mid-epoch (--time-budget)
+        }
+        for e in epochs
+    ]
+    return {**metrics, "epochs": per_epoch, "out": str(args.out)}
 
 
 def cmd_evaluate(args) -> dict:
@@ -150,6 +187,83 @@ def cmd_inspect(args) -> dict | None:
     return None
 
 
+def cmd_ablate(args) -> dict | None:
+    from .explain import head_importance, head_means, prune_curve
+
+    ckpt = checkpoint.load(args.checkpoint)
+    data = load_file(args.data, args.text_column, args.label_column)
+    data = align_labels(data, Dataset([], [], ckpt.label_names), args.data.name)
+    encoded = EncodedSet.build(data, ckpt.tokenizer, ckpt.model.cfg.max_len)
+    means = head_means(ckpt.model, encoded) if args.mean else None
+    importance = head_importance(ckpt.model, encoded, means)
+    curve = prune_curve(ckpt.model, encoded, importance, means)
+    result = importance.to_json()
+    result["prune"] = [
+        {
+            "heads_off": i + 1,
+            "layer": e.layer,
+            "head": e.head,
+            "accuracy": round(e.accuracy, 6),
+            "loss": round(e.loss, 6),
+        }
+        for i, e in enumerate(curve)
+    ]
+    if args.json:
+        return result
+    lines = [
+        f"{len(data)} sentences, heads replaced by {importance.replacement}",
+        f"all heads on:        accuracy {importance.baseline_accuracy:.4f}  loss {importance.baseline_loss:.4f}",
+    ]
+    for e in importance.heads:
+        accuracy_change = e.accuracy - importance.baseline_accuracy
+        loss_change = e.loss - importance.baseline_loss
+        lines.append(
+            f"layer {e.layer} head {e.head} off:  accuracy {e.accuracy:.4f} ({accuracy_change:+.4f})"
+            f"  loss {e.loss:.4f} ({loss_change:+.4f})"
+        )
+    lines.append("pruned least important first: " + ", ".join(f"{e.accuracy:.3f}" for e in curve))
+    _print("\n".join(lines))
+    return None
+
+
+def cmd_explain(args) -> dict | None:
+    from .explain import explain
+
+    ckpt = checkpoint.load(args.checkpoint)
+    result = explain(ckpt, args.sentence)
+    if args.json:
+        return result.to_json()
+    width = max(len(token) for token in result.tokens)
+    lines = [
+        f"prediction: {result.predicted}  (logit {result.logit:.4f}; every word [UNK]: {result.ig_baseline_logit:.4f})",
+        f"{'token':<{width}}  gradient×input  integrated gradients  attention rollout",
+    ]
+    for i, token in enumerate(result.tokens):
+        lines.append(
+            f"{token:<{width}}  {result.gradient_x_input[i]:>14.4f}  {result.integrated_gradients[i]:>20.4f}"
+            f"  {result.attention_rollout[i]:>17.4f}"
+        )
+    lines.append(
+        f"integrated gradients sum {sum(result.integrated_gradients):.4f} = logit − baseline "
+        f"{result.logit - result.ig_baseline_logit:.4f} ({result.ig_steps} gradients)"
+    )
+    agreement = ", ".join(f"{k}: {'—' if v is None else f'{v:.2f}'}" for k, v in result.agreement().items())
+    lines.append(f"rank agreement (Spearman, words): {agreement}")
+    for depth, probabilities in enumerate(result.layer_readout):
+        where = "embedding" if depth == 0 else f"after block {depth}"
+        shown = ", ".join(f"{n} {p:.1%}" for n, p in zip(result.label_names, probabilities))
+        lines.append(f"readout {where}: {shown}")
+    _print("\n".join(lines))
+    return None
+
+
+def _print(text: str) -> None:
+    try:
+        print(text)
+    except BrokenPipeError:
+        sys.stdout = None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -159,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
             result = cmd_evaluate(args)
         elif args.command == "inspect":
             result = cmd_inspect(args)
+        elif args.command == "ablate":
+            result = cmd_ablate(args)
+        elif args.command == "explain":
+            result = cmd_explain(args)
         else:
             from .corpus import write_all, write_lexicons
 

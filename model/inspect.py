@@ -129,15 +129,21 @@ def parameter_parts(model) -> list[ParameterPart]:
     return rows
 
 
+def encode_sentence(ckpt, sentence: str) -> Encoded:
+    """The sentence as the model reads it, or InputError when there is nothing to read."""
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise InputError("the sentence is empty: type a few words")
+    encoded = ckpt.tokenizer.encode(sentence, ckpt.model.cfg.max_len)
+    if len(encoded.ids) <= 1:
+        raise InputError("the sentence has no tokens after cleaning (only spaces or control characters?)")
+    return encoded
+
+
 @torch.no_grad()
 def inspect_sentence(ckpt, sentence: str) -> Inspection:
     """Tokenize, run the traced forward on one sentence, and collect what a person wants to see."""
-    if not isinstance(sentence, str) or not sentence.strip():
-        raise InputError("the sentence is empty: type a few words")
-    model, tokenizer = ckpt.model, ckpt.tokenizer
-    encoded = tokenizer.encode(sentence, model.cfg.max_len)
-    if len(encoded.ids) <= 1:
-        raise InputError("the sentence has no tokens after cleaning (only spaces or control characters?)")
+    model = ckpt.model
+    encoded = encode_sentence(ckpt, sentence)
     logits, trace = _traced_forward(model, encoded.ids, [1] * len(encoded.ids))
     probabilities = torch.softmax(logits[0].float(), -1).tolist()
     return Inspection(sentence, encoded, list(ckpt.label_names), probabilities, trace)
@@ -291,3 +297,35 @@ def what_if_weights(scores: torch.Tensor, d_k: int, scale: bool = True, temperat
     softmax(QKᵀ / (√d_k · τ)) — τ = 1 with scaling on is exactly what the model computed."""
     divisor = (math.sqrt(d_k) if scale else 1.0) * temperature
     return torch.softmax(scores / divisor, dim=-1)
+
+
+def positional_table(model) -> torch.Tensor:
+    """(max_len, d_model) what ``embed`` adds to the token vector at each position: the learned
+    position embedding's weights, or the fixed sinusoidal table of the 2017 paper."""
+    if model.cfg.positional == "learned":
+        return model.position_embedding.weight.detach()
+    return model.sinusoidal
+
+
+@dataclass
+class WordOrder:
+    """Two sentences compared, e.g. "not good" and "good not": the same words in another order."""
+
+    first: Inspection
+    second: Inspection
+
+    @property
+    def same_tokens(self) -> bool:
+        """Whether the two are the same tokens, only in another order (what the test is about)."""
+        return sorted(self.first.tokens) == sorted(self.second.tokens)
+
+    @property
+    def largest_change(self) -> float:
+        """max |p_first − p_second| over the classes: 0 would mean the order changed nothing."""
+        return max(abs(a - b) for a, b in zip(self.first.probabilities, self.second.probabilities))
+
+
+def word_order(ckpt, first: str, second: str) -> WordOrder:
+    """Both sentences through the model (``inspect_sentence``): without its positions, a Transformer
+    would give a sentence and any reordering of it the same prediction, a bag of words."""
+    return WordOrder(inspect_sentence(ckpt, first), inspect_sentence(ckpt, second))

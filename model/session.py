@@ -24,7 +24,16 @@ from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import Dataset
 from .recipe import archive, build_model, run_meta, validation_predictions
-from .trainer import DoneRecord, EvalRecord, SnapshotRecord, StepRecord, TrainingControl, train
+from .trainer import (
+    DiagnosticRecord,
+    DoneRecord,
+    EpochRecord,
+    EvalRecord,
+    SnapshotRecord,
+    StepRecord,
+    TrainingControl,
+    train,
+)
 
 PROBE_SENTENCES = {
     "en": ["I love this movie!", "She doesn't like this book."],
@@ -58,6 +67,8 @@ class RunView:
     predictions: list[int] | None = None  # the model's class for each validation sentence, once done
     archive: bytes | None = None  # the checkpoint as a zip, once done
     valid: Dataset | None = None  # the validation set it was trained against (the page's data may change since)
+    epochs: list[EpochRecord] = field(default_factory=list)  # the loss per epoch (a stopped run's last is partial)
+    diagnostics: list[DiagnosticRecord] = field(default_factory=list)  # gradient norms and update sizes by part
 
     @property
     def active(self) -> bool:
@@ -100,6 +111,8 @@ class TrainingRun:
     predictions: list[int] | None = None
     archive: bytes | None = None
     valid: Dataset | None = None
+    epochs: list = field(default_factory=list)
+    diagnostics: list = field(default_factory=list)
     _thread: threading.Thread | None = None
     _control: TrainingControl = field(default_factory=TrainingControl)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -186,12 +199,14 @@ class TrainingRun:
                 self.predictions,
                 self.archive,
                 self.valid,
+                list(self.epochs),
+                list(self.diagnostics),
             )
 
     # ---- the worker thread --------------------------------------------------------------
     def _reset_records(self) -> None:
         with self._lock:
-            self.steps, self.evals, self.snapshots = [], [], []
+            self.steps, self.evals, self.snapshots, self.epochs, self.diagnostics = [], [], [], [], []
             self.done, self.error, self.checkpoint, self.started_at = None, None, None, None
             self.predictions = self.archive = self.valid = None
 
@@ -214,6 +229,10 @@ class TrainingRun:
                         self.steps.append(record)
                     elif isinstance(record, EvalRecord):
                         self.evals.append(record)
+                    elif isinstance(record, DiagnosticRecord):
+                        self.diagnostics.append(record)
+                    elif isinstance(record, EpochRecord):
+                        self.epochs.append(record)
                     elif isinstance(record, SnapshotRecord):
                         self.snapshots.append(record)
                     elif isinstance(record, DoneRecord):

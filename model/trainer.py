@@ -1,7 +1,9 @@
 """Training, free of any UI (minGPT's trainer: it yields plain records, never prints).
 
-``train(...)`` is a generator of records: ``StepRecord`` every step, ``EvalRecord`` at intervals,
-``SnapshotRecord`` (the probe sentences' attention) at intervals, and one ``DoneRecord`` last.
+``train(...)`` is a generator of records: ``StepRecord`` every step, ``EvalRecord`` at intervals
+and at each epoch's end, ``EpochRecord`` at each epoch's end, ``DiagnosticRecord`` (each part's
+gradient norm and update size) every few steps, ``SnapshotRecord`` (the probe sentences' attention
+and the sentence vectors the classifier reads) at intervals, and one ``DoneRecord`` last.
 AdamW with linear warm-up then cosine decay, gradient clipping, batches padded only to their
 longest sentence (with length bucketing), pause/resume/stop from another thread through
 ``TrainingControl``. A loss or gradient that becomes NaN or infinite, or a loss that runs away,
@@ -91,14 +93,61 @@ class EvalRecord:
 
 
 @dataclass
+class EpochRecord:
+    """One pass over the training set, as the article prints it: the loss per epoch.
+
+    ``train_loss`` is the mean of the epoch's step losses (its StepRecord.loss values, each the loss
+    of one batch as it was trained on, dropout and all); the validation figures are an evaluation of
+    the weights at the epoch's end. A run stopped mid-epoch (Stop, the time budget) ends with a
+    record of that partial epoch, ``complete`` False. A diverged run gets none for the epoch it
+    diverged in: its weights are rolled back to the last good evaluation, so no figures describe it.
+    """
+
+    epoch: int  # 1, 2, ...
+    train_loss: float
+    valid_loss: float
+    valid_accuracy: float
+    elapsed: float  # seconds since training started
+    complete: bool = True
+    kind: str = "epoch"
+
+
+@dataclass
+class DiagnosticRecord:
+    """How one step changed the model, part by part (see ``parameter_groups``).
+
+    ``grad_norms``: the L2 norm of the part's gradients, before clipping. ``update_ratios``:
+    ‖θ_after − θ_before‖ / ‖θ_before‖ over the part's parameters for that step's optimizer update;
+    around 1e-3 is the usual rule of thumb for a healthy step (far above: too big a learning rate,
+    far below: the part hardly learns).
+    """
+
+    step: int
+    grad_norms: dict[str, float]
+    update_ratios: dict[str, float]
+    kind: str = "diagnostics"
+
+
+@dataclass
 class SnapshotRecord:
-    """Attention of the probe sentences at one step: weights[layer][head] is (T, T) per sentence."""
+    """Attention of the probe sentences at one step: weights[layer][head] is (T, T) per sentence.
+
+    Also the sentence vectors the classifier reads (trace.pooled: after the final LayerNorm and
+    the pooling), in float16 (to about 1e-3 of their unit scale): of the probe sentences, and of up to PROJECTION_ROWS
+    validation sentences (``projection_rows``: their indices in the validation set, evenly spaced).
+    """
 
     step: int
     sentences: list[str]  # as they were typed; tokens are what the tokenizer made of them
     tokens: list[list[str]]
     weights: list[list[list[list[list[float]]]]]  # sentence -> layer -> head -> T x T
     probabilities: list[list[float]]
+    # (N, D) one d_model vector per projection row, and (P, D) per probe sentence, in float16: 300 rows
+    # at d_model 128 are 77 KB a snapshot (as Python lists of floats they were 1.25 MB, 30 MB a run)
+    pooled: Tensor = field(default_factory=lambda: torch.zeros(0, 0, dtype=torch.float16))
+    predicted: list[int] = field(default_factory=list)  # the class the model gives each projection row
+    projection_rows: list[int] = field(default_factory=list)  # indices into the validation set
+    probe_pooled: Tensor = field(default_factory=lambda: torch.zeros(0, 0, dtype=torch.float16))
     kind: str = "snapshot"
 
 
@@ -281,8 +330,44 @@ def evaluate(model: TransformerClassifier, data: EncodedSet, device: torch.devic
     return total_loss / n, float((predicted == data.labels).float().mean()) if len(data) else 0.0, predicted
 
 
+# Validation sentences whose pooled vectors each snapshot keeps (for a projection of them): enough
+# to see the classes separate, few enough that 24 snapshots stay a few MB.
+PROJECTION_ROWS = 300
+
+
+def projection_rows(n: int, limit: int = PROJECTION_ROWS) -> list[int]:
+    """Indices of up to ``limit`` of ``n`` rows, evenly spaced: every row when ``n <= limit``."""
+    return list(range(n)) if n <= limit else [i * n // limit for i in range(limit)]
+
+
 @torch.no_grad()
-def snapshot(model: TransformerClassifier, tokenizer: Tokenizer, sentences: Sequence[str], step: int, device):
+def pooled_vectors(model: TransformerClassifier, data: EncodedSet, rows: Sequence[int], device, batch_size: int = 64):
+    """trace.pooled (B, D) and the predicted class (B,) for ``rows`` of ``data``, in the order of ``rows``."""
+    was_training = model.training
+    model.eval()
+    rows = torch.as_tensor(list(rows), dtype=torch.long)
+    pooled = torch.empty(len(rows), model.cfg.d_model)
+    predicted = torch.empty(len(rows), dtype=torch.long)
+    order = torch.argsort(data.lengths[rows])  # sorted by length: little padding
+    for part in order.split(batch_size):
+        ids, mask, _ = data.batch(rows[part], device)
+        logits, trace = model(ids, mask, return_trace=True)
+        pooled[part], predicted[part] = trace.pooled.float().cpu(), logits.argmax(-1).cpu()
+    model.train(was_training)
+    return pooled, predicted
+
+
+@torch.no_grad()
+def snapshot(
+    model: TransformerClassifier,
+    tokenizer: Tokenizer,
+    sentences: Sequence[str],
+    step: int,
+    device,
+    valid: EncodedSet | None = None,
+    rows: Sequence[int] = (),
+):
+    """The probe sentences' attention and pooled vectors, and the pooled vectors of ``rows`` of ``valid``."""
     was_training = model.training
     model.eval()
     ids, mask, encoded = tokenizer.batch(sentences, model.cfg.max_len)
@@ -293,7 +378,66 @@ def snapshot(model: TransformerClassifier, tokenizer: Tokenizer, sentences: Sequ
     for row, e in enumerate(encoded):
         T = len(e.ids)
         weights.append([layer.attention.weights[row, :, :T, :T].cpu().tolist() for layer in trace.layers])
-    return SnapshotRecord(step, list(sentences), [e.tokens for e in encoded], weights, probabilities)
+    record = SnapshotRecord(step, list(sentences), [e.tokens for e in encoded], weights, probabilities)
+    record.probe_pooled = trace.pooled.detach().to("cpu", torch.float16)
+    if valid is not None and len(rows):
+        pooled, predicted = pooled_vectors(model, valid, rows, device)
+        record.pooled, record.predicted, record.projection_rows = pooled.half(), predicted.tolist(), list(rows)
+    return record
+
+
+# Diagnostics (gradient norms, update sizes) about this many times a run: a curve's worth of points.
+DIAGNOSTICS_PER_RUN = 200
+
+
+def parameter_groups(model: TransformerClassifier) -> dict[str, list[torch.nn.Parameter]]:
+    """The model's parameters by part: "embedding" (token and position embeddings), "layer_1" …
+    "layer_L" (each block), "output" (the final LayerNorm and the classifier head), in that order."""
+    groups: dict[str, list[torch.nn.Parameter]] = {"embedding": []}
+    groups.update({f"layer_{i}": [] for i in range(1, len(model.blocks) + 1)})
+    groups["output"] = []
+    for name, p in model.named_parameters():
+        top, _, rest = name.partition(".")
+        if top == "blocks":
+            part = f"layer_{int(rest.partition('.')[0]) + 1}"
+        else:
+            part = "embedding" if "embedding" in top else "output"
+        groups[part].append(p)
+    return {part: params for part, params in groups.items() if params}
+
+
+def _norm(tensors: Sequence[Tensor]) -> Tensor:
+    return torch.nn.utils.get_total_norm(list(tensors), foreach=True)
+
+
+def gradient_norms(groups: dict[str, list[torch.nn.Parameter]]) -> dict[str, Tensor]:
+    """Each part's gradient L2 norm, as 0-d tensors (read them all at once: one wait for the device)."""
+    return {part: _norm([p.grad for p in params if p.grad is not None]) for part, params in groups.items()}
+
+
+@dataclass
+class PartsCopy:
+    """The parts' parameters copied before an optimizer step, and their norms ‖θ_before‖."""
+
+    tensors: dict[str, list[Tensor]]
+    norms: dict[str, Tensor]
+
+    @classmethod
+    def of(cls, groups: dict[str, list[torch.nn.Parameter]]) -> PartsCopy:
+        tensors = {part: [p.detach().clone() for p in params] for part, params in groups.items()}
+        return cls(tensors, {part: _norm(copies) for part, copies in tensors.items()})
+
+
+def update_ratios(groups: dict[str, list[torch.nn.Parameter]], before: PartsCopy) -> dict[str, Tensor]:
+    """‖θ_after − θ_before‖ / ‖θ_before‖ per part, ``before`` copied before the step.
+
+    The copies are overwritten with θ_before − θ_after (in place: no second copy of the embedding).
+    """
+    ratios = {}
+    for part, params in groups.items():
+        torch._foreach_sub_(before.tensors[part], [p.detach() for p in params])
+        ratios[part] = _norm(before.tensors[part]) / before.norms[part]
+    return ratios
 
 
 @dataclass
@@ -312,7 +456,13 @@ def train(
     cfg: TrainConfig,
     control: TrainingControl | None = None,
     probe_sentences: Sequence[str] = (),
-) -> Iterator[StepRecord | EvalRecord | SnapshotRecord | DoneRecord]:
+    diagnostics_every: int | None = None,
+) -> Iterator[StepRecord | EvalRecord | EpochRecord | DiagnosticRecord | SnapshotRecord | DoneRecord]:
+    """Train ``model`` and yield its records (see the module's docstring).
+
+    ``diagnostics_every``: steps between DiagnosticRecords (and the first step has one); None for
+    about DIAGNOSTICS_PER_RUN a run, 0 for none.
+    """
     control = control or TrainingControl()
     device = pick_device(cfg.device)
     if device.type == "cpu":
@@ -327,31 +477,51 @@ def train(
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     eval_every = cfg.eval_every or max(1, steps_per_epoch // 4)
+    # By default four evaluations an epoch, at its quarters: the last is the epoch's end, whose
+    # EpochRecord then needs no evaluation of its own (every 46 steps of 187 would add a fifth).
+    quarters = {math.ceil(k * steps_per_epoch / 4) for k in range(1, 5)}
+
+    def eval_due(step: int) -> bool:
+        if cfg.eval_every:
+            return step % cfg.eval_every == 0
+        return (step - 1) % steps_per_epoch + 1 in quarters
+
     # About 24 attention snapshots a run are plenty for the history slider; more only cost time.
     snapshot_every = cfg.snapshot_every or max(eval_every, total_steps // 24)
+    if diagnostics_every is None:
+        diagnostics_every = max(1, total_steps // DIAGNOSTICS_PER_RUN)
+    groups = parameter_groups(model)
+    rows = projection_rows(len(valid_data))
     # A batch loss far above chance level (ln C) means the run is diverging, not learning.
     health = _Health(loss_limit=3 * math.log(model.cfg.n_classes) + 5)
     health.state = copy.deepcopy(model.state_dict())
 
     step, samples, paused_for, eval_seconds = 0, 0, 0.0, 0.0
-    valid_loss, valid_accuracy = float("nan"), 0.0
+    valid_loss, valid_accuracy, evaluated_at = float("nan"), 0.0, -1
     start = time.perf_counter()
 
     def train_seconds() -> float:
         return time.perf_counter() - start - paused_for
 
-    def run_eval():
-        nonlocal eval_seconds, valid_loss, valid_accuracy
+    def run_eval(keep_if_sane: bool = True):
+        nonlocal eval_seconds, valid_loss, valid_accuracy, evaluated_at
         t0 = time.perf_counter()
         valid_loss, valid_accuracy, _ = evaluate(model, valid_data, device)
         eval_seconds += time.perf_counter() - t0
+        evaluated_at = step
+        if keep_if_sane and valid_loss < health.loss_limit:
+            health.state = copy.deepcopy(model.state_dict())
         return EvalRecord(step, step / steps_per_epoch, valid_loss, valid_accuracy, train_seconds())
 
+    def take_snapshot():
+        return snapshot(model, tokenizer, probe_sentences, step, device, valid_data, rows)
+
     if probe_sentences:
-        yield snapshot(model, tokenizer, probe_sentences, 0, device)
+        yield take_snapshot()
     reason, divergence = "finished", None
     ema_loss = None
-    for _ in range(cfg.epochs):
+    for epoch in range(1, cfg.epochs + 1):
+        epoch_loss, epoch_steps = 0.0, 0  # the sum of this epoch's step losses, and how many
         for idx in bucketed_batches(train_data.lengths, cfg.batch_size, generator):
             paused_for += control.wait_while_paused()
             if control.stopped:
@@ -390,6 +560,10 @@ def train(
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            diagnose = diagnostics_every > 0 and (step == 0 or (step + 1) % diagnostics_every == 0)
+            if diagnose:  # the gradients before clipping, and the weights before the step
+                grad_norms = gradient_norms(groups)
+                before = PartsCopy.of(groups)
             grad_norm = clip_gradients(model.parameters(), cfg.grad_clip)
             if not torch.isfinite(grad_norm):
                 reason = (
@@ -400,26 +574,41 @@ def train(
             optimizer.step()
             step += 1
             samples += len(idx)
+            epoch_loss, epoch_steps = epoch_loss + loss_value, epoch_steps + 1
             t = train_seconds()
             yield StepRecord(
                 step, step / steps_per_epoch, loss_value, lr, samples / max(1e-9, t - eval_seconds), t, total_steps
             )
-            if step % eval_every == 0:
+            if diagnose:
+                ratios = update_ratios(groups, before)
+                # one transfer for all the numbers: each float() of a GPU tensor waits for the device
+                norms = torch.stack([*grad_norms.values(), *ratios.values()]).tolist()
+                yield DiagnosticRecord(
+                    step, dict(zip(grad_norms, norms[: len(groups)])), dict(zip(ratios, norms[len(groups) :]))
+                )
+            if eval_due(step):
                 yield run_eval()
-                if valid_loss < health.loss_limit:
-                    health.state = copy.deepcopy(model.state_dict())
             if probe_sentences and step % snapshot_every == 0:
-                yield snapshot(model, tokenizer, probe_sentences, step, device)
-        else:
+                yield take_snapshot()
+        else:  # the epoch's end: its weights evaluated (once, if an evaluation was just due anyway)
+            if epoch_steps:
+                if evaluated_at != step:
+                    yield run_eval()
+                yield EpochRecord(epoch, epoch_loss / epoch_steps, valid_loss, valid_accuracy, train_seconds())
+            epoch_steps = 0
             continue
         break
     if reason.startswith("diverged"):
         model.load_state_dict(health.state)  # the last weights whose validation loss was sane
         valid_loss, valid_accuracy, _ = evaluate(model, valid_data, device)
-    elif step == 0 or step % eval_every:
-        yield run_eval()  # the final metrics are always those of the final weights
+    else:
+        if evaluated_at != step:
+            yield run_eval(keep_if_sane=False)  # the final metrics are always those of the final weights
+        if epoch_steps:  # stopped mid-epoch: the part of it that ran
+            elapsed = train_seconds()
+            yield EpochRecord(epoch, epoch_loss / epoch_steps, valid_loss, valid_accuracy, elapsed, complete=False)
     if probe_sentences and step % snapshot_every:
-        yield snapshot(model, tokenizer, probe_sentences, step, device)
+        yield take_snapshot()
     seconds = train_seconds()
     yield DoneRecord(
         reason,

@@ -61,6 +61,27 @@ class LayerTrace:
 
 
 @dataclass
+class Ablation:
+    """Heads switched off, for head ablation (TransformerLens' head ablation hook, as a value).
+
+    A head that is off has its output weights·V replaced before W_O reads it: by zeros (W_O's bias
+    stays), or, where ``means`` is given, by that head's mean output over a set of sentences
+    ("mean ablation": the head still adds its average, only what it says about *this* sentence is gone).
+    """
+
+    heads_off: Tensor  # (L, H) bool: True where the head is switched off
+    means: Tensor | None = None  # (L, H, Dh) each head's mean output; None: zeros
+
+    @classmethod
+    def of(cls, n_layers: int, n_heads: int, heads, means: Tensor | None = None) -> Ablation:
+        """The heads given as (layer, head) pairs switched off."""
+        off = torch.zeros(n_layers, n_heads, dtype=torch.bool)
+        for layer, head in heads:
+            off[layer, head] = True
+        return cls(off, means)
+
+
+@dataclass
 class Trace:
     layers: list[LayerTrace] = field(default_factory=list)
     embedding: Tensor | None = None  # (B, T, D) token + position, before the first block
@@ -114,8 +135,14 @@ class MultiHeadAttention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)  # W_O
 
-    def forward(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, AttentionCache]:
-        """The attention's output (B, T, D), and its cache: Q, K, V, scores and weights of every head."""
+    def forward(
+        self, x: Tensor, mask: Tensor | None, heads_off: Tensor | None = None, means: Tensor | None = None
+    ) -> tuple[Tensor, AttentionCache]:
+        """The attention's output (B, T, D), and its cache: Q, K, V, scores and weights of every head.
+
+        ``heads_off`` (H,) bool switches heads off: their weights·V becomes ``means`` (H, Dh), or zeros,
+        before W_O (the cache then holds what W_O read).
+        """
         B, T, D = x.shape
         H, Dh = self.n_heads, self.d_head
         q, k, v = self.qkv(x).split(D, dim=-1)  # 3 x (B, T, D)
@@ -123,6 +150,10 @@ class MultiHeadAttention(nn.Module):
         k = k.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
         v = v.view(B, T, H, Dh).transpose(1, 2)  # (B, H, T, Dh)
         cache = attention(q, k, v, mask)
+        if heads_off is not None and bool(heads_off.any()):
+            off = heads_off.to(x.device)[None, :, None, None]  # (1, H, 1, 1)
+            replacement = 0.0 if means is None else means.to(x.device, x.dtype)[None, :, None, :]
+            cache.output = torch.where(off, replacement, cache.output)
         return self.proj(cache.concat), cache
 
     def head_weights(self, head: int) -> dict[str, Tensor]:
@@ -204,9 +235,11 @@ class Block(nn.Module):
         self.ffn = FeedForward(cfg)
         self.dropout = Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor, mask: Tensor | None, keep: bool):
+    def forward(
+        self, x: Tensor, mask: Tensor | None, keep: bool, heads_off: Tensor | None = None, means: Tensor | None = None
+    ):
         x_norm = self.ln1(x)
-        attn_out, cache = self.attn(x_norm, mask)
+        attn_out, cache = self.attn(x_norm, mask, heads_off, means)
         residual = x + self.dropout(attn_out)
         ffn_in = self.ln2(residual)
         ffn_out, hidden = self.ffn(ffn_in)
@@ -264,45 +297,89 @@ class TransformerClassifier(nn.Module):
         elif isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=0.02)
 
-    def embed(self, input_ids: Tensor) -> Tensor:
-        T = input_ids.size(1)
-        if self.cfg.positional == "learned":
-            positions = self.position_embedding.weight[:T]
-        else:
-            positions = self.sinusoidal[:T]
+    def token_vectors(self, input_ids: Tensor) -> Tensor:
+        """(B, T, D) each token's embedding row times √d_model: the input that attribution methods vary."""
         # The paper's √d_model keeps token vectors on the same scale as the positional table.
-        return self.token_embedding(input_ids) * math.sqrt(self.cfg.d_model) + positions
+        return self.token_embedding(input_ids) * math.sqrt(self.cfg.d_model)
 
-    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None, return_trace: bool = False):
+    def positions(self, T: int) -> Tensor:
+        """(T, D) what is added for each position: the learned position embedding or the sinusoidal table."""
+        return self.position_embedding.weight[:T] if self.cfg.positional == "learned" else self.sinusoidal[:T]
+
+    def embed(self, input_ids: Tensor) -> Tensor:
+        return self.token_vectors(input_ids) + self.positions(input_ids.size(1))
+
+    def classify(self, x: Tensor, real: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Final LayerNorm, pooling and the linear head on a residual stream x (B, T, D).
+
+        Returns logits (B, C), the pooled vector (B, D) and the pooling weights (B, T). The forward
+        ends with this, and the layer-by-layer readout applies it to earlier residual streams.
+        """
+        B, T, _ = x.shape
+        x = self.ln_f(x)
+        if self.cfg.pooling == "cls":
+            pooling_weights = torch.zeros(B, T, dtype=x.dtype, device=x.device)
+            pooling_weights[:, 0] = 1.0  # the tokenizer puts [CLS] first
+            pooled = x[:, 0]
+        else:
+            # Mean over real tokens only: padding must not dilute the average.
+            keep = real.to(x.dtype) if real is not None else torch.ones(B, T, dtype=x.dtype, device=x.device)
+            pooling_weights = keep / keep.sum(dim=1, keepdim=True)
+            pooled = (pooling_weights.unsqueeze(-1) * x).sum(dim=1)
+        return self.head(pooled), pooled, pooling_weights
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor | None = None,
+        return_trace: bool = False,
+        *,
+        ablation: Ablation | None = None,
+        token_vectors: Tensor | None = None,
+    ):
         """Logits (B, C) for token ids (B, T); with ``return_trace`` also the full Trace.
 
         ``attention_mask`` (B, T) is 1 for real tokens, 0 for padding; None means no padding.
+        ``ablation`` switches heads off; ``token_vectors`` (B, T, D) replaces ``token_vectors(input_ids)``
+        (integrated gradients move them along a path; the positions are added as always).
         """
         B, T = input_ids.shape
         if T > self.cfg.max_len:
             raise ValueError(f"input has {T} tokens but this model reads at most {self.cfg.max_len}")
         real = attention_mask.bool() if attention_mask is not None else None
         mask = real[:, None, None, :] if real is not None else None  # (B, 1, 1, T) over keys
-        x = self.dropout(self.embed(input_ids))
+        if token_vectors is None:
+            token_vectors = self.token_vectors(input_ids)
+        x = self.dropout(token_vectors + self.positions(T))
         trace = Trace(embedding=x) if return_trace else None
-        for block in self.blocks:
-            x, layer = block(x, mask, return_trace)
+        for i, block in enumerate(self.blocks):
+            if ablation is None:
+                x, layer = block(x, mask, return_trace)
+            else:
+                means = ablation.means[i] if ablation.means is not None else None
+                x, layer = block(x, mask, return_trace, ablation.heads_off[i], means)
             if trace is not None:
                 trace.layers.append(layer)
-        x = self.ln_f(x)
-        if self.cfg.pooling == "cls":
-            pooling_weights = torch.zeros(B, T, dtype=x.dtype, device=x.device)
-            pooling_weights[:, 0] = 1.0  # the tokenizer puts [CLS] first
-        else:
-            # Mean over real tokens only: padding must not dilute the average.
-            keep = real.to(x.dtype) if real is not None else torch.ones(B, T, dtype=x.dtype, device=x.device)
-            pooling_weights = keep / keep.sum(dim=1, keepdim=True)
-        pooled = (pooling_weights.unsqueeze(-1) * x).sum(dim=1) if self.cfg.pooling == "mean" else x[:, 0]
-        logits = self.head(pooled)
+        logits, pooled, pooling_weights = self.classify(x, real)
         if trace is None:
             return logits
         trace.pooled, trace.pooling_weights, trace.logits = pooled, pooling_weights, logits
         return logits, trace
+
+    def run_blocks(self, x: Tensor, real: Tensor | None, start: int = 0, ablation: Ablation | None = None) -> Tensor:
+        """The residual stream after the last block, from ``x`` entering block ``start`` (no trace).
+
+        Head ablation uses it to run only the blocks at and after the first head switched off: the
+        blocks before it compute what they computed with every head on.
+        """
+        mask = real[:, None, None, :] if real is not None else None
+        for i in range(start, len(self.blocks)):
+            if ablation is None:
+                x, _ = self.blocks[i](x, mask, False)
+            else:
+                means = ablation.means[i] if ablation.means is not None else None
+                x, _ = self.blocks[i](x, mask, False, ablation.heads_off[i], means)
+        return x
 
     def num_parameters(self, non_embedding: bool = True) -> int:
         n = sum(p.numel() for p in self.parameters())

@@ -19,6 +19,7 @@ c1, c2, c3 = st.columns(3)
 c1.page_link("pages/data.py", label=t("quick_start_1"), icon="1️⃣")
 c2.page_link("pages/train.py", label=t("quick_start_2"), icon="2️⃣")
 c3.page_link("pages/attention.py", label=t("quick_start_3"), icon="3️⃣")
+st.page_link("pages/why.py", label=t("quick_start_why"), icon="💡")
 
 st.subheader(t("architecture_title"))
 model = current_model().checkpoint.model

@@ -10,7 +10,16 @@ from model.sections import ALL, SECTIONS
 from ui.i18n import activation_tex, t, t_plain
 from ui.nav import begin_page
 from ui.state import bind, keep, kept
-from ui.widgets import choose, head_titles, inspect_ui, layer_titles, model_banner, sentence_ui, show_figure
+from ui.widgets import (
+    choose,
+    head_titles,
+    inspect_ui,
+    layer_titles,
+    model_banner,
+    neighbours_ui,
+    sentence_ui,
+    show_figure,
+)
 
 begin_page()
 st.title(t("steps_title"))
@@ -250,33 +259,6 @@ def whatif_section():
 DRAW = {section.key: globals()[f"{section.key}_section"] for section in SECTIONS}
 
 
-def go_to(key: str) -> None:
-    """Previous or next: show that section, and bring its heading into view once it is drawn."""
-    keep("steps_section", key)
-    keep("steps_scroll_to", key)
-
-
-def neighbours_ui(current: str) -> None:
-    """Under a section shown alone: buttons to the one before and the one after."""
-    keys = list(titles)
-    i = keys.index(current)
-    before, after = st.columns(2)
-    if i > 0:
-        label = t("steps_section_previous", title=titles[keys[i - 1]])
-        before.button(label, key="steps_section_previous", on_click=go_to, args=(keys[i - 1],))
-    if i + 1 < len(keys):
-        label = t("steps_section_next", title=titles[keys[i + 1]])
-        after.button(label, key="steps_section_next", type="primary", on_click=go_to, args=(keys[i + 1],))
-    if kept("steps_scroll_to") == current:
-        keep("steps_scroll_to", None)
-        # The browser keeps the clicked button in view, which would open the new section at its end (on a phone,
-        # below its last figure): bring its heading up instead, clear of Streamlit's header bar. Streamlit has no
-        # scrolling of its own.
-        style = f".st-key-section_{current} {{ scroll-margin-top: 4.5rem; }}"
-        script = f"document.querySelector('.st-key-section_{current}')?.scrollIntoView({{block: 'start'}})"
-        st.html(f"<style>{style}</style><script>{script}</script>", unsafe_allow_javascript=True)
-
-
 part = None
 for number, section in enumerate(SECTIONS, 1):
     if shown not in (ALL, section.key):
@@ -288,4 +270,4 @@ for number, section in enumerate(SECTIONS, 1):
         st.markdown(f"### {number}. {t(section.title_key)}")
         DRAW[section.key]()
 if shown != ALL:
-    neighbours_ui(shown)
+    neighbours_ui(titles, shown, "steps")

@@ -1,4 +1,6 @@
-"""Train: every hyperparameter, Start/Pause/Resume/Stop/Reset, and the curves as they stream in.
+"""Train: every hyperparameter, Start/Pause/Resume/Stop/Reset, the curves as they stream in, and
+inside the training: the learning rate, each part's gradients and updates, and the loss per epoch;
+then the current model's positional encoding with a word-order test.
 
 Training runs in this session's background worker (model/session.py), which also computes what
 the results show; the fragment below only polls it, so clicking anything on any page never kills
@@ -8,12 +10,25 @@ a run.
 import pandas as pd
 import streamlit as st
 
-from figures import SMOOTH_SPAN, confusion_matrix, curve_data, training_curves
+from figures import (
+    SMOOTH_SPAN,
+    UPDATE_RATIO_REFERENCE,
+    confusion_matrix,
+    curve_data,
+    epoch_table,
+    part_chart,
+    part_data,
+    positional_heatmap,
+    schedule_chart,
+    schedule_data,
+    training_curves,
+)
 from model import checkpoint
 from model.data import SMALL_TRAIN_ROWS
+from model.inspect import InputError, positional_table, word_order
 from model.settings import ON_PAGE
 from ui import state
-from ui.i18n import class_names, dataset_name, device_name, loss_text, t, t_plain
+from ui.i18n import class_names, dataset_name, device_name, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
 from ui.widgets import preset_ui, setting_ui, show_figure, start_training_ui
@@ -63,6 +78,53 @@ CURVE_LABELS = {
     for k in ("train_loss", "valid_loss", "valid_accuracy", "loss_title", "accuracy_title", "step", "loss", "accuracy")
 }
 CURVE_LABELS["train_loss_smooth"] = t("curve_train_loss_smooth", n=SMOOTH_SPAN)
+LR_LABELS = {"lr_title": t("lr_title"), "step": t("curve_step"), "lr": t("lr_axis")}
+GRAD_LABELS = {"title": t("grad_title"), "step": t("curve_step"), "value": t("grad_axis")}
+UPDATE_LABELS = {
+    "title": t("update_title"),
+    "step": t("curve_step"),
+    "value": t("update_axis"),
+    "reference": t_plain("update_reference"),
+}
+EPOCH_LABELS = {
+    "epoch": t("col_epoch"),
+    "train_loss": t("curve_train_loss"),
+    "valid_loss": t("curve_valid_loss"),
+    "valid_accuracy": t("curve_valid_accuracy"),
+    "partial": t("epoch_partial"),
+}
+
+
+def part_names(parts) -> dict[str, str]:
+    """The shown name of each part of DiagnosticRecord: layer_1 is the app's "layer 0", as on every page."""
+    names = {"embedding": t("part_embedding"), "output": t("part_output")}
+    return {part: names.get(part) or t("layer_n", n=int(part.removeprefix("layer_")) - 1) for part in parts}
+
+
+def inside_the_training(view) -> None:
+    """The learning rate, each part's gradient norm and update size, and the loss per epoch, as the run goes."""
+    st.markdown(f"**{t('inside_title')}**")
+    lr_tab, grad_tab, update_tab, epoch_tab = st.tabs(
+        [t("inside_tab_lr"), t("inside_tab_grad"), t("inside_tab_update"), t("inside_tab_epochs")]
+    )
+    lr_rows = schedule_data([(r.step, r.lr) for r in view.steps])
+    lr_tab.vega_lite_chart(lr_rows, schedule_chart(LR_LABELS), width="stretch", key="lr_curve")
+    lr_tab.caption(t("lr_caption"))
+    names = part_names(view.diagnostics[0].grad_norms if view.diagnostics else {})
+    for tab, labels, field, reference, caption in (
+        (grad_tab, GRAD_LABELS, "grad_norms", None, "grad_caption"),
+        (update_tab, UPDATE_LABELS, "update_ratios", UPDATE_RATIO_REFERENCE, "update_caption"),
+    ):
+        rows = part_data([(r.step, getattr(r, field)) for r in view.diagnostics], names)
+        spec = part_chart(labels, list(names.values()), reference)
+        tab.vega_lite_chart(rows, spec, width="stretch", key=f"{field}_curve")
+        tab.caption(t(caption))
+    if view.epochs:
+        rows = [(e.epoch, e.train_loss, e.valid_loss, e.valid_accuracy, e.complete) for e in view.epochs]
+        epoch_tab.dataframe(epoch_table(rows, EPOCH_LABELS), hide_index=True, height="content")
+        epoch_tab.caption(t("epochs_caption"))
+    else:
+        epoch_tab.info(t("epochs_none"), icon="⏳")
 
 
 # Once a second. Each refresh runs on the server beside the training thread; with Streamlit's
@@ -109,6 +171,7 @@ def live() -> None:
                 help=f"{last.samples_per_second:,.0f} {t('samples_per_s')}",
             )
             st.metric(t("metric_device"), device_name(view.done.device if view.done else run_device()))
+        inside_the_training(view)
     if view.status == "failed":  # a bug of ours, not the student's: its English name goes to the console too
         st.error(t("train_failed", error=view.error), icon="💥")
     elif view.status == "diverged":
@@ -190,6 +253,45 @@ if view.checkpoint is not None and not view.active:
             mime="application/zip",
             icon="💾",
         )
+
+
+# ---- the current model's positions, and a word-order test (folded: the page stays short on a phone) -----
+def positions_and_word_order() -> None:
+    choice = state.current_model()
+    ckpt, cfg = choice.checkpoint, choice.checkpoint.model.cfg
+    accuracy = ckpt.meta.get("metrics", {}).get("valid_accuracy")
+    source = "model_source_bundled_short" if choice.source == "bundled" else f"model_source_{choice.source}"
+    st.markdown(t("positions_intro"))
+    st.caption(t(source, accuracy="—" if accuracy is None else f"{accuracy:.1%}"))
+    sides = st.columns(2)
+    sentences = [  # kept per language, so that each starts from its own pair ("not good" / "不好")
+        column.text_input(
+            t(f"word_order_{key}"),
+            max_chars=200,
+            **state.bind(f"word_order_{key}_{lang()}", default=t_plain(f"word_order_{key}_default")),
+        )
+        for column, key in zip(sides, "ab")
+    ]
+    try:
+        test = word_order(ckpt, *sentences)
+    except InputError:
+        st.warning(t("empty_sentence"))
+    else:
+        shown = class_names(ckpt.label_names)
+        for column, result in zip(sides, (test.first, test.second)):
+            probs = ", ".join(f"{shown[n]} {p:.1%}" for n, p in zip(result.label_names, result.probabilities))
+            column.metric(t("prediction"), shown[result.prediction], help=md(probs))
+            column.caption(md(probs))
+        same = test.same_tokens
+        st.caption(t("word_order_same", change=f"{test.largest_change:.1%}") if same else t("word_order_not_same"))
+    st.markdown(f"**{t('positional_title', n=cfg.max_len, d=cfg.d_model)}**")
+    table = positional_table(ckpt.model)
+    show_figure(st, positional_heatmap(table, t_plain("positional_position"), t_plain("positional_dimension")))
+    st.caption(t(f"positional_caption_{cfg.positional}"))
+
+
+with st.expander(t("positions_title"), icon="🔀"):
+    positions_and_word_order()
 
 st.divider()
 st.subheader(t("upload_checkpoint_title"))

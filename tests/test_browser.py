@@ -18,7 +18,7 @@ from bench.serve import CHROMIUM, serving
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
-PAGES = ["", "data", "train", "attention", "step_by_step", "predict"]
+PAGES = ["", "data", "train", "attention", "step_by_step", "why", "predict"]
 
 pytestmark = [
     pytest.mark.slow,

@@ -458,3 +458,135 @@ def test_no_string_asks_a_touch_screen_to_hover():
         for key, text in strings(lang).items():
             if any(word in text.lower() for word in hover):
                 assert any(word in text.lower() for word in tap), (lang, key, text)
+
+
+# ---- why the model decided (figures/explain.py) ---------------------------------------------------------------
+
+
+def test_the_attribution_heatmap_draws_each_method_scaled_to_its_own_largest_value(tokenizer, tiny_model):
+    """z is the explanation's values divided by each row's largest magnitude; the hover keeps the raw value;
+    the signed methods share a diverging scale, rollout (never negative) has its own."""
+    from figures import attribution_heatmap, scaled_rows
+    from model.explain import explain
+
+    ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
+    e = explain(ckpt, "She doesn't like this book.", ig_steps=8)
+    values = [e.gradient_x_input, e.integrated_gradients, e.attention_rollout]
+    fig = attribution_heatmap(values, e.tokens, ["gxi", "ig", "rollout"], (True, True, False))
+    signed, rollout = fig.data
+    expected = [[v / max(abs(x) for x in row) for v in row] for row in values]
+    assert np.allclose(signed.z, expected[:2], atol=1e-6) and np.allclose(rollout.z, expected[2:], atol=1e-6)
+    assert (signed.zmin, signed.zmax, rollout.zmin, rollout.zmax) == (-1, 1, 0, 1)
+    assert list(signed.y) == [0, 1] and list(rollout.y) == [2]  # the rows stand in the methods' order
+    assert fig.layout.yaxis.ticktext == ("gxi", "ig", "rollout")
+    assert [x.rstrip("\u200b") for x in signed.x] == e.tokens
+    raw = [[cell[0] for cell in row] for row in signed.customdata]  # the method's own value, for the hover box
+    assert np.allclose(raw, values[:2]) and signed.customdata[1][2][1] == "ig"
+    assert signed.text[0][int(np.argmax(np.abs(values[0])))] in ("+1.00", "-1.00")
+    # on a phone: tokens down, methods across, the same numbers transposed
+    down = attribution_heatmap(values, e.tokens, ["gradient × input", "ig", "rollout"], (True, True, False), True)
+    assert np.allclose(np.array(down.data[0].z).T, expected[:2], atol=1e-6) and list(down.data[1].x) == [2]
+    assert down.layout.xaxis.ticktext[0] == "gradient ×<br>input"
+    assert np.allclose(scaled_rows([[0.0, 0.0], [2.0, -4.0]]), [[0, 0], [0.5, -1]])  # a row of zeros stays zeros
+
+
+def test_the_readout_importance_and_pruning_figures_carry_the_models_numbers():
+    from figures import importance_heatmap, prune_figure, readout_figure
+
+    readout = torch.tensor([[0.5, 0.5], [0.2, 0.8], [0.1, 0.9]])
+    fig = readout_figure(readout, ["neg", "<b>"], ["embedding", "after layer 0", "after layer 1"], "p")
+    assert [list(trace.y) for trace in fig.data] == [[0.5, 0.2, 0.1], [0.5, 0.8, 0.9]]
+    assert fig.data[1].name == "&lt;b&gt;" and fig.layout.xaxis.ticktext[-1] == "after layer 1"
+    assert fig.data[1].text[-1] == "90.0%" and fig.data[0].textposition[-1] == "bottom center"
+    change = torch.tensor([[0.01, -0.02], [0.0, 0.05]])
+    heat = importance_heatmap(change, ["L0", "L1"], ["h0", "h1"], percent=True, title="accuracy lost")
+    assert np.allclose(heat.data[0].z, change) and heat.data[0].zmid == 0
+    assert math.isclose(heat.data[0].zmax, 0.05, rel_tol=1e-6)  # one scale, as far as the largest change
+    assert heat.data[0].texttemplate == "%{z:+.1%}"
+    curve = prune_figure(0.84, [0.83, 0.8, 0.5], ["L0 · h1", "L1 · h0", "L0 · h0"], "heads off", "accuracy")
+    assert list(curve.data[0].x) == [0, 1, 2, 3] and list(curve.data[0].y) == [0.84, 0.83, 0.8, 0.5]
+    assert list(curve.data[0].customdata) == ["—", "L0 · h1", "L1 · h0", "L0 · h0"]
+
+
+PROJECTION_WORDS = {k: k for k in ("true", "predicted", "wrong", "probe", "typed", "step", "play", "pause")} | {
+    "axis": "PC {n} ({share:.0%})"
+}
+
+
+def test_the_projection_has_a_frame_per_snapshot_and_the_typed_sentence_on_the_last():
+    """model.explain.projection_frames of snapshot-like records: one frame each, the probes on every frame,
+    the typed sentence only on the last, misclassified points as crosses."""
+    from types import SimpleNamespace
+
+    from figures import projection_figure
+    from model.explain import projection_frames
+
+    torch.manual_seed(0)
+    labels = [0, 1, 0, 1, 1, 0]
+    snapshots = [
+        SimpleNamespace(
+            step=step,
+            pooled=torch.randn(6, 8).tolist(),
+            predicted=predicted,
+            projection_rows=list(range(6)),
+            probe_pooled=torch.randn(2, 8).tolist(),
+        )
+        for step, predicted in ((0, [0] * 6), (10, [0, 1, 1, 1, 0, 0]), (20, labels))
+    ]
+    typed = torch.randn(1, 8)
+    frames = projection_frames(snapshots, extra_last=typed)
+    texts = [f"sentence {i} <b>" for i in range(6)]
+    fig = projection_figure(frames, labels, ["neg", "pos"], texts, ["probe a", "probe b"], "typed", PROJECTION_WORDS)
+    assert [f.name for f in fig.frames] == ["0", "10", "20"] and fig.layout.sliders[0].active == 2
+    for frame, projected, snap in zip(fig.frames, frames, snapshots):
+        neg, pos, probes, typed_point = frame.data
+        assert np.allclose(neg.x, projected.xy[[0, 2, 5], 0]) and np.allclose(pos.y, projected.xy[[1, 3, 4], 1])
+        wrong = [p != y for p, y in zip(snap.predicted, labels)]
+        assert list(neg.marker.symbol) == ["x" if wrong[i] else "circle" for i in (0, 2, 5)]
+        assert len(probes.x) == 2 and np.allclose(probes.x, projected.extra_xy[:2, 0])
+        assert len(typed_point.x) == (1 if frame.name == "20" else 0)  # the typed sentence: the last frame only
+    assert np.allclose(fig.frames[-1].data[3].x, frames[-1].extra_xy[2:, 0])
+    assert np.allclose(fig.data[3].x, frames[-1].extra_xy[2:, 0])  # the figure opens on the last frame
+    assert fig.data[0].hovertext[0].startswith("sentence 0 &lt;b&gt;<br>true: neg")
+    assert fig.frames[0].layout.xaxis.title.text == f"PC 1 ({frames[0].explained[0]:.0%})"
+    # a model not trained in this session: one frame, no animation
+    one = projection_figure(
+        frames[-1:], labels, ["neg", "pos"], texts, ["probe a", "probe b"], "typed", PROJECTION_WORDS
+    )
+    assert not one.frames and not one.layout.sliders and len(one.data[3].x) == 1
+    legend = [trace.name for trace in one.data if trace.showlegend is not False]
+    assert legend == ["probe", "typed", "neg", "pos", "wrong"]  # each class with a circle of its own
+
+
+def test_hover_sentences_are_shortened_wrapped_and_escaped():
+    from figures import hover_sentence
+
+    assert hover_sentence("a <b> c") == "a &lt;b&gt; c"
+    long = hover_sentence("word " * 60)
+    assert long.endswith("…") and all(len(line) <= 40 for line in long.split("<br>"))
+    chinese = hover_sentence("这部电影非常好看" * 20)
+    assert all(columns(line) <= 40 for line in chinese.split("<br>")) and chinese.endswith("…")
+
+
+def test_the_why_figures_keep_the_toolbar_band_clear():
+    from types import SimpleNamespace
+
+    from figures import attribution_heatmap, importance_heatmap, projection_figure, prune_figure, readout_figure
+
+    tokens = ["[CLS]", "the", "film", "was", "good"]
+    values = torch.randn(3, 5).abs()
+    frame = SimpleNamespace(
+        step=0, xy=torch.randn(4, 2), predicted=[0, 1, 1, 0], explained=(0.5, 0.2), extra_xy=torch.randn(1, 2)
+    )
+    figures = {
+        "attribution": attribution_heatmap(values, tokens, ["a", "b", "c"], (True, True, False)),
+        "attribution_down": attribution_heatmap(values, tokens, ["a", "b", "c"], (True, True, False), True),
+        "readout": readout_figure(torch.tensor([[0.5, 0.5], [0.1, 0.9]]), ["n", "p"], ["e", "l0"], "p"),
+        "importance": importance_heatmap(torch.zeros(2, 4), ["L0", "L1"], list("abcd"), True, "accuracy lost"),
+        "prune": prune_figure(0.8, [0.7], ["L0 · h0"], "off", "accuracy"),
+        "projection": projection_figure(
+            [frame, frame], [0, 1, 0, 1], ["n", "p"], list("wxyz"), [], "t", PROJECTION_WORDS
+        ),
+    }
+    problems = {name: found for name, fig in figures.items() if (found := toolbar_band_problems(fig))}
+    assert not problems, problems

@@ -28,6 +28,7 @@ from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
 from model.session import TrainingRun
 from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
 from model.tokenizer import Coverage, Tokenizer
+from model.trainer import EncodedSet, projection_rows
 from ui import link
 from ui.i18n import DEFAULTS, LANGUAGES, strings
 
@@ -314,3 +315,142 @@ def _session_cached(slot: str, key: tuple, compute: Callable[[], Any]) -> Any:
         cached = (key, compute())
         st.session_state[f"_cache_{slot}"] = cached
     return cached[1]
+
+
+# ---- why the model decided: the validation set that goes with the model, and what is computed on it ----
+WHY_SENTENCES = 600  # at most this many validation sentences, evenly spaced: head ablation and the projection
+
+
+@dataclass
+class ModelValidation:
+    """The labelled sentences the Why page measures the current model on."""
+
+    data: Dataset  # at most WHY_SENTENCES of the validation set, evenly spaced
+    encoded: EncodedSet  # ``data`` encoded by the model's tokenizer
+    total: int  # sentences in the whole validation set
+    origin: str  # "builtin" (the bundled model's own dataset), "run" (the set it trained against), "data"
+    name: str  # the dataset's name: a built-in name or a file's
+    builtin: bool
+
+
+def _model_key(choice: ModelChoice) -> tuple:
+    return (choice.source, choice.since, id(choice.checkpoint))
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_cached(slot: str, key: tuple, _compute: Callable[[], Any]) -> Any:
+    return _compute()
+
+
+def _per_model(choice: ModelChoice, slot: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """Computed once per model and ``key``: for the bundled model once for every session (it is
+    read-only and the same for all of a language's visitors: a class opening the page computes it
+    once), for any other model once per session."""
+    if choice.source == "bundled":
+        return _shared_cached(slot, (language(), *key), compute)
+    return _session_cached(f"why_{slot}", (*_model_key(choice), *key), compute)
+
+
+def _labelled_validation(choice: ModelChoice) -> tuple[Dataset, str, str, bool] | None:
+    """The whole validation set that goes with the model, where it came from, its name and whether it is built in."""
+    ckpt = choice.checkpoint
+    if choice.source == "bundled":
+        name = DEFAULTS[language()].dataset
+        return builtin_dataset(name).valid, "builtin", name, True
+    view = current_run().view()
+    if choice.source == "trained" and view.valid is not None and view.started_at == choice.since:
+        name = str(ckpt.meta.get("dataset", {}).get("description") or current_data().name)
+        return view.valid, "run", name, name in builtin_names()
+    data = current_data()  # an uploaded model, or a trained one whose run has been replaced since
+    if len(data.valid) and list(data.valid.label_names) == list(ckpt.label_names):
+        return data.valid, "data", data.name, data.builtin
+    return None
+
+
+def model_validation(choice: ModelChoice) -> ModelValidation | None:
+    """The validation set that goes with the model (at most WHY_SENTENCES, evenly spaced), encoded once
+    per model; None when there is none with the model's classes (an uploaded checkpoint, other data)."""
+    found = _labelled_validation(choice)
+    if found is None:
+        return None
+    valid, origin, name, builtin = found
+
+    def build() -> ModelValidation:
+        rows = projection_rows(len(valid), WHY_SENTENCES)
+        data = Dataset([valid.texts[i] for i in rows], [valid.labels[i] for i in rows], list(valid.label_names))
+        encoded = EncodedSet.build(data, choice.checkpoint.tokenizer, choice.checkpoint.model.cfg.max_len)
+        return ModelValidation(data, encoded, len(valid), origin, name, builtin)
+
+    return _per_model(choice, "validation", (id(valid), WHY_SENTENCES), build)
+
+
+def head_means(choice: ModelChoice, validation: ModelValidation):
+    """(L, H, Dh) each head's mean output over the validation sentences: what "mean" ablation puts in."""
+    from model import explain
+
+    key = (id(validation.encoded),)
+    return _per_model(choice, "means", key, lambda: explain.head_means(choice.checkpoint.model, validation.encoded))
+
+
+def head_analysis(choice: ModelChoice, validation: ModelValidation, replacement: str):
+    """Every head's importance (each alone off) and the pruning curve, with ``replacement`` ("zeros" or
+    "mean") for the heads switched off; computed once per model and replacement."""
+    from model import explain
+
+    def compute():
+        model, means = choice.checkpoint.model, head_means(choice, validation) if replacement == "mean" else None
+        importance = explain.head_importance(model, validation.encoded, means)
+        return importance, explain.prune_curve(model, validation.encoded, importance, means)
+
+    return _per_model(choice, f"heads_{replacement}", (id(validation.encoded),), compute)
+
+
+def ablated_validation(choice: ModelChoice, validation: ModelValidation, heads: Sequence[tuple[int, int]], means):
+    """Mean loss and accuracy on the validation sentences with ``heads`` off (the last set asked, kept)."""
+    from model import explain
+
+    model = choice.checkpoint.model
+    heads = tuple(sorted(heads))
+
+    def compute():
+        loss, accuracy, _ = explain.evaluate_ablated(
+            model, validation.encoded, explain.ablation_for(model, heads, means)
+        )
+        return loss, accuracy
+
+    key = (*_model_key(choice), id(validation.encoded), heads, None if means is None else id(means))
+    return _session_cached("why_ablated", key, compute)
+
+
+def explanation(choice: ModelChoice, sentence: str):
+    """model.explain.explain for the sentence: attributions take a few seconds, so they are kept, for the
+    bundled model shared by every session (a class types the same sentences), else for the last sentence."""
+    from model import explain
+
+    if choice.source == "bundled":
+        return _bundled_explanation(language(), sentence)
+    return _session_cached(
+        "why_explain", (*_model_key(choice), sentence), lambda: explain.explain(choice.checkpoint, sentence)
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _bundled_explanation(lang: str, sentence: str):
+    from model import explain
+
+    return explain.explain(bundled_checkpoint(lang), sentence)
+
+
+def validation_vectors(choice: ModelChoice, validation: ModelValidation, probes: Sequence[str]):
+    """The pooled vectors (N, D) and predicted classes (N,) of the validation sentences, and the pooled
+    vectors of ``probes`` (M, D), by the model as it is now."""
+    from model import explain
+
+    ckpt = choice.checkpoint
+
+    def compute():
+        vectors, predicted = explain.pooled_vectors(ckpt.model, ckpt.tokenizer, validation.data.texts)
+        probe_vectors, _ = explain.pooled_vectors(ckpt.model, ckpt.tokenizer, list(probes))
+        return vectors, predicted, probe_vectors
+
+    return _per_model(choice, "vectors", (id(validation.encoded), tuple(probes)), compute)

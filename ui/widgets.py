@@ -230,3 +230,57 @@ def choose(where, label: str, titles: list[str], key: str, default: int, help: s
     return where.selectbox(
         label, options, format_func=titles.__getitem__, help=help, **state.bind(key, options, default)
     )
+
+
+# ---- why the model decided ------------------------------------------------------------------------
+def heads_off_ui(n_layers: int, n_heads: int) -> list[tuple[int, int]]:
+    """A row of head buttons for each layer, a pressed one switched off; returns the (layer, head) pairs
+    that are off. Each layer's choice is kept in ui/state.py (``why_heads_off_<layer>``)."""
+    heads = head_titles(n_heads)
+    options = list(range(n_heads))
+    off = []
+    for layer, title in enumerate(layer_titles(n_layers)):
+        key = f"why_heads_off_{layer}"
+        valid = [h for h in state.kept(key, []) if h in options]  # a larger model's heads, kept, are not this one's
+        if valid != state.kept(key, []):
+            state.keep(key, valid)
+        chosen = st.segmented_control(
+            title, options, selection_mode="multi", format_func=heads.__getitem__, **state.bind(key, default=[])
+        )
+        off += [(layer, head) for head in chosen or []]
+    return off
+
+
+def all_heads_on(n_layers: int) -> None:
+    """Every head switched back on (a button's on_click)."""
+    for layer in range(n_layers):
+        state.keep(f"why_heads_off_{layer}", [])
+
+
+def neighbours_ui(titles: dict[str, str], current: str, prefix: str) -> None:
+    """Under a section shown alone: buttons to the one before and the one after (``titles``: key -> shown
+    title, in order). The sections are kept under ``<prefix>_section``; the page draws the shown one in
+    a container keyed ``section_<key>``."""
+
+    def go_to(key: str) -> None:
+        """Show that section, and bring its heading into view once it is drawn."""
+        state.keep(f"{prefix}_section", key)
+        state.keep(f"{prefix}_scroll_to", key)
+
+    keys = list(titles)
+    i = keys.index(current)
+    before, after = st.columns(2)
+    if i > 0:
+        label = t("steps_section_previous", title=titles[keys[i - 1]])
+        before.button(label, key=f"{prefix}_section_previous", on_click=go_to, args=(keys[i - 1],))
+    if i + 1 < len(keys):
+        label = t("steps_section_next", title=titles[keys[i + 1]])
+        after.button(label, key=f"{prefix}_section_next", type="primary", on_click=go_to, args=(keys[i + 1],))
+    if state.kept(f"{prefix}_scroll_to") == current:
+        state.keep(f"{prefix}_scroll_to", None)
+        # The browser keeps the clicked button in view, which would open the new section at its end (on a phone,
+        # below its last figure): bring its heading up instead, clear of Streamlit's header bar. Streamlit has no
+        # scrolling of its own.
+        style = f".st-key-section_{current} {{ scroll-margin-top: 4.5rem; }}"
+        script = f"document.querySelector('.st-key-section_{current}')?.scrollIntoView({{block: 'start'}})"
+        st.html(f"<style>{style}</style><script>{script}</script>", unsafe_allow_javascript=True)
