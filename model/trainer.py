@@ -311,15 +311,36 @@ def clip_gradients(parameters, max_norm: float) -> Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: TransformerClassifier, data: EncodedSet, device: torch.device, batch_size: int = 256):
-    """Mean loss, accuracy and the predicted class of every sentence."""
+def evaluate(
+    model: TransformerClassifier,
+    data: EncodedSet,
+    device: torch.device,
+    batch_size: int = 256,
+    rows: Sequence[int] | None = None,
+):
+    """Mean loss, accuracy and the predicted class of every sentence.
+
+    With ``rows``, also the pooled vectors (len(rows), D) of those sentences, from the same forward
+    pass: a snapshot taken at an evaluation then costs no forward pass of its own.
+    """
     was_training = model.training
     model.eval()
     total_loss, predictions = 0.0, []
     order = torch.argsort(data.lengths)  # sorted by length: little padding
+    slot = pooled = None
+    if rows is not None:
+        slot = torch.full((len(data),), -1, dtype=torch.long)  # each sentence's place in rows, or -1
+        slot[torch.as_tensor(list(rows), dtype=torch.long)] = torch.arange(len(rows))
+        pooled = torch.empty(len(rows), model.cfg.d_model)
     for idx in order.split(batch_size):
         ids, mask, labels = data.batch(idx, device)
-        logits = model(ids, mask)
+        if slot is None:
+            logits = model(ids, mask)
+        else:
+            logits, trace = model(ids, mask, return_trace=True)
+            places = slot[idx]
+            wanted = places >= 0
+            pooled[places[wanted]] = trace.pooled[wanted.to(trace.pooled.device)].float().cpu()
         total_loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
         predictions.append(logits.argmax(-1).cpu())
     model.train(was_training)
@@ -327,7 +348,10 @@ def evaluate(model: TransformerClassifier, data: EncodedSet, device: torch.devic
     if predictions:
         predicted[order] = torch.cat(predictions)
     n = max(1, len(data))
-    return total_loss / n, float((predicted == data.labels).float().mean()) if len(data) else 0.0, predicted
+    accuracy = float((predicted == data.labels).float().mean()) if len(data) else 0.0
+    if rows is not None:
+        return total_loss / n, accuracy, predicted, pooled
+    return total_loss / n, accuracy, predicted
 
 
 # Validation sentences whose pooled vectors each snapshot keeps (for a projection of them): enough
@@ -366,8 +390,11 @@ def snapshot(
     device,
     valid: EncodedSet | None = None,
     rows: Sequence[int] = (),
+    evaluated: tuple[Tensor, Tensor] | None = None,
 ):
-    """The probe sentences' attention and pooled vectors, and the pooled vectors of ``rows`` of ``valid``."""
+    """The probe sentences' attention and pooled vectors, and the pooled vectors of ``rows`` of ``valid``
+    (``evaluated``: those vectors and every sentence's predicted class from an evaluation of these very
+    weights, used instead of a forward pass of their own)."""
     was_training = model.training
     model.eval()
     ids, mask, encoded = tokenizer.batch(sentences, model.cfg.max_len)
@@ -381,7 +408,10 @@ def snapshot(
     record = SnapshotRecord(step, list(sentences), [e.tokens for e in encoded], weights, probabilities)
     record.probe_pooled = trace.pooled.detach().to("cpu", torch.float16)
     if valid is not None and len(rows):
-        pooled, predicted = pooled_vectors(model, valid, rows, device)
+        if evaluated is not None:
+            pooled, predicted = evaluated[0], evaluated[1][torch.as_tensor(list(rows), dtype=torch.long)]
+        else:
+            pooled, predicted = pooled_vectors(model, valid, rows, device)
         record.pooled, record.predicted, record.projection_rows = pooled.half(), predicted.tolist(), list(rows)
     return record
 
@@ -476,7 +506,6 @@ def train(
     optimizer = make_optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    eval_every = cfg.eval_every or max(1, steps_per_epoch // 4)
     # By default four evaluations an epoch, at its quarters: the last is the epoch's end, whose
     # EpochRecord then needs no evaluation of its own (every 46 steps of 187 would add a fifth).
     quarters = {math.ceil(k * steps_per_epoch / 4) for k in range(1, 5)}
@@ -486,8 +515,15 @@ def train(
             return step % cfg.eval_every == 0
         return (step - 1) % steps_per_epoch + 1 in quarters
 
-    # About 24 attention snapshots a run are plenty for the history slider; more only cost time.
-    snapshot_every = cfg.snapshot_every or max(eval_every, total_steps // 24)
+    # About 24 snapshots a run are plenty for the history slider; more only cost time. By default
+    # they are taken at evaluations, whose forward pass gives the validation sentences' vectors.
+    snapshot_spacing = max(1, total_steps // 24)
+
+    def snapshot_due(step: int) -> bool:
+        if cfg.snapshot_every:
+            return step % cfg.snapshot_every == 0
+        return evaluated_at == step and step - snapshot_at >= snapshot_spacing
+
     if diagnostics_every is None:
         diagnostics_every = max(1, total_steps // DIAGNOSTICS_PER_RUN)
     groups = parameter_groups(model)
@@ -498,15 +534,21 @@ def train(
 
     step, samples, paused_for, eval_seconds = 0, 0, 0.0, 0.0
     valid_loss, valid_accuracy, evaluated_at = float("nan"), 0.0, -1
+    evaluated = None  # the last evaluation's pooled vectors of the projection rows and its predictions
+    snapshot_at = -1
     start = time.perf_counter()
 
     def train_seconds() -> float:
         return time.perf_counter() - start - paused_for
 
     def run_eval(keep_if_sane: bool = True):
-        nonlocal eval_seconds, valid_loss, valid_accuracy, evaluated_at
+        nonlocal eval_seconds, valid_loss, valid_accuracy, evaluated_at, evaluated
         t0 = time.perf_counter()
-        valid_loss, valid_accuracy, _ = evaluate(model, valid_data, device)
+        if probe_sentences:  # snapshots are wanted: keep the projection rows' vectors of this pass
+            valid_loss, valid_accuracy, predicted, pooled = evaluate(model, valid_data, device, rows=rows)
+            evaluated = (pooled, predicted)
+        else:
+            valid_loss, valid_accuracy, _ = evaluate(model, valid_data, device)
         eval_seconds += time.perf_counter() - t0
         evaluated_at = step
         if keep_if_sane and valid_loss < health.loss_limit:
@@ -514,7 +556,10 @@ def train(
         return EvalRecord(step, step / steps_per_epoch, valid_loss, valid_accuracy, train_seconds())
 
     def take_snapshot():
-        return snapshot(model, tokenizer, probe_sentences, step, device, valid_data, rows)
+        nonlocal snapshot_at
+        snapshot_at = step
+        reuse = evaluated if evaluated_at == step else None
+        return snapshot(model, tokenizer, probe_sentences, step, device, valid_data, rows, reuse)
 
     if probe_sentences:
         yield take_snapshot()
@@ -588,7 +633,7 @@ def train(
                 )
             if eval_due(step):
                 yield run_eval()
-            if probe_sentences and step % snapshot_every == 0:
+            if probe_sentences and snapshot_due(step):
                 yield take_snapshot()
         else:  # the epoch's end: its weights evaluated (once, if an evaluation was just due anyway)
             if epoch_steps:
@@ -607,7 +652,7 @@ def train(
         if epoch_steps:  # stopped mid-epoch: the part of it that ran
             elapsed = train_seconds()
             yield EpochRecord(epoch, epoch_loss / epoch_steps, valid_loss, valid_accuracy, elapsed, complete=False)
-    if probe_sentences and step % snapshot_every:
+    if probe_sentences and snapshot_at != step:
         yield take_snapshot()
     seconds = train_seconds()
     yield DoneRecord(

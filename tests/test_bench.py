@@ -22,6 +22,9 @@ PROMISED = [
     "inspect_ms_p95",
     "page_figures_ms_p50",
     "streaming_overhead_ratio",
+    "explain_ms_p50",
+    "ablate_every_head_seconds",
+    "ablate_over_one_evaluation",
     "app_peak_rss_mb",
 ]
 
@@ -50,6 +53,8 @@ def test_quick_bench_prints_every_figure_as_its_last_line():
     ):
         assert math.isclose(results[key], statistics.median(results[rounds]), abs_tol=1e-3), key
     assert results["inspect_ms_p50"] <= results["inspect_ms_p95"]
+    assert results["page_figures_count"] == 40  # Attention, Step by step, Why and Train's new figures
+    assert results["ablate_heads"] == 8  # the bundled model: 2 layers of 4 heads, every one switched off
     assert 0 < results["mfu"] < 1 and 0 < results["sentiment_en_final_accuracy"] <= 1
     assert any(line.startswith("mfu") and ("met" in line) for line in lines)  # the table names each verdict
 

@@ -402,3 +402,28 @@ def test_the_train_page_opens_the_training_up_in_both_languages(lang):
     shown = {"en": {}, "zh": {"colour": "有颜色", "no_colour": "没有颜色"}}[lang]  # as the page shows the classes
     expected = [inspect_sentence(ckpt, s).prediction for s in (first, second)]
     assert predictions == [shown.get(p, p) for p in expected]
+
+
+def test_default_snapshots_are_taken_at_evaluations_and_reuse_their_forward_pass(tokenizer, monkeypatch):
+    import model.trainer as trainer_module
+
+    model = _model(tokenizer, seed=4, pooling="mean")
+    valid = _data(40, 5)
+    cfg = TrainConfig(epochs=3, batch_size=8, device="cpu")  # 8 steps an epoch: evaluations at 2, 4, 6, 8, ...
+    separate_passes = []
+    real = trainer_module.pooled_vectors
+    monkeypatch.setattr(trainer_module, "pooled_vectors", lambda *a, **k: separate_passes.append(1) or real(*a, **k))
+    ckpt = Checkpoint(model, tokenizer, ["a", "b"])
+    evals, snaps = [], []
+    for record in train(model, tokenizer, _data(), valid, cfg, probe_sentences=["I love this movie!"]):
+        if record.kind == "eval":
+            evals.append(record.step)
+        elif record.kind == "snapshot":
+            snaps.append(record.step)
+            for i in (0, 21, 39):
+                alone = inspect_sentence(ckpt, valid.texts[record.projection_rows[i]])
+                assert torch.allclose(record.pooled[i].float(), alone.trace.pooled[0], atol=4e-3)
+                assert record.predicted[i] == max(range(2), key=alone.probabilities.__getitem__)
+    assert snaps[0] == 0 and set(snaps[1:]) <= set(evals) and snaps[-1] == evals[-1] == 24
+    assert len(snaps) >= 6
+    assert separate_passes == [1]  # only the untrained model's snapshot, before any evaluation, has its own
