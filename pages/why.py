@@ -170,7 +170,8 @@ def heads_section():
         t_plain("why_col_all_on"): [f"{p:.1%}" for p in result.probabilities],
     }
     if off:
-        columns[t_plain("why_col_off", n=len(off))] = [f"{p:.1%}" for p in after]
+        off_title = t_plain("why_col_off_one") if len(off) == 1 else t_plain("why_col_off", n=len(off))
+        columns[off_title] = [f"{p:.1%}" for p in after]
     table = pd.DataFrame(columns)
     with sentence_part:
         st.markdown(f"**{t('why_this_sentence')}**")
@@ -186,10 +187,16 @@ def heads_section():
         else:
             accuracy = importance.baseline_accuracy
         change = f"{accuracy - importance.baseline_accuracy:+.1%}"
-        label = t("why_valid_accuracy", n=len(off)) if off else t("why_valid_accuracy_all_on")
+        if not off:
+            label = t("why_valid_accuracy_all_on")
+        else:
+            label = t("why_valid_accuracy_one") if len(off) == 1 else t("why_valid_accuracy", n=len(off))
         st.metric(label, f"{accuracy:.1%}", delta=change if off else None)
         right, right_all = round(accuracy * n), round(importance.baseline_accuracy * n)
-        st.caption(t("why_valid_right", right=right, n=n, right_all=right_all))
+        if off:
+            st.caption(t("why_valid_right", right=right, n=n, right_all=right_all))
+        else:
+            st.caption(t("why_valid_right_on", right=right, n=n))
 
     st.markdown(f"##### {t('why_importance_title')}")
     st.markdown(t(f"why_importance_intro_{replacement}"))
@@ -201,6 +208,7 @@ def heads_section():
     added = importance_heatmap(importance.change("loss"), layers, heads, False, t_plain("why_loss_added"))
     show_figure(right, added, key="importance_loss_figure")
     st.caption(t("why_importance_caption"))
+    st.markdown(t("why_importance_note"))
     rows = pd.DataFrame(
         {
             t_plain("why_col_head"): [head_name(h.layer, h.head) for h in importance.heads],
