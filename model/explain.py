@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from . import trainer
+from .data import Dataset
 from .inspect import encode_sentence
-from .tokenizer import Tokenizer
+from .tokenizer import Encoded, Tokenizer
 from .trainer import EncodedSet
-from .transformer import Ablation, Trace, TransformerClassifier
+from .transformer import Ablation, Trace, TransformerClassifier, evaluating
 
 # ---- head ablation -------------------------------------------------------------------------------
 
@@ -143,25 +145,19 @@ def evaluate_ablated(
     model: TransformerClassifier, data: EncodedSet, ablation: Ablation | None = None, batch_size: int = 64
 ) -> tuple[float, float, Tensor]:
     """Mean loss, accuracy and each sentence's predicted class with ``ablation``'s heads off."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         batches, order = _batches(model, data, batch_size)
         return _evaluate(model, batches, order, ablation)
-    finally:
-        model.train(was_training)
 
 
 @torch.no_grad()
 def head_means(model: TransformerClassifier, data: EncodedSet, batch_size: int = 512) -> Tensor:
     """(L, H, Dh) each head's output weights·V averaged over every real token of ``data``."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     cfg = model.cfg
     total = torch.zeros(cfg.n_layers, cfg.n_heads, cfg.d_head)
     count = 0
-    try:
+    with evaluating(model):
         for idx in torch.arange(len(data)).split(batch_size):
             ids, mask, _ = data.batch(idx, device)
             _, trace = model(ids, mask, return_trace=True)
@@ -169,8 +165,6 @@ def head_means(model: TransformerClassifier, data: EncodedSet, batch_size: int =
             for i, layer in enumerate(trace.layers):
                 total[i] += (layer.attention.output.cpu() * real).sum(dim=(0, 2))
             count += int(mask.sum())
-    finally:
-        model.train(was_training)
     return total / max(1, count)
 
 
@@ -180,9 +174,7 @@ def ablation_for(model: TransformerClassifier, heads: Sequence[tuple[int, int]],
 
 def head_importance(model: TransformerClassifier, data: EncodedSet, means: Tensor | None = None) -> HeadImportance:
     """Validation accuracy and mean loss with each head alone switched off (by zeros, or ``means``)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         batches, order = _batches(model, data)
         loss, accuracy, _ = _evaluate(model, batches, order, None)
         heads = []
@@ -191,8 +183,6 @@ def head_importance(model: TransformerClassifier, data: EncodedSet, means: Tenso
                 ablation = ablation_for(model, [(layer, head)], means)
                 h_loss, h_accuracy, _ = _evaluate(model, batches, order, ablation)
                 heads.append(HeadEffect(layer, head, h_accuracy, h_loss))
-    finally:
-        model.train(was_training)
     return HeadImportance(accuracy, loss, heads, "zeros" if means is None else "mean", len(data))
 
 
@@ -204,17 +194,13 @@ def prune_curve(
     Entry i has i + 1 heads off; its layer and head are the one switched off last. (The order is
     fixed by each head's importance alone, as Michel et al. prune, not re-ranked after each step.)
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         batches, order = _batches(model, data)
         off, curve = [], []
         for layer, head in importance.least_important_first():
             off.append((layer, head))
             loss, accuracy, _ = _evaluate(model, batches, order, ablation_for(model, off, means))
             curve.append(HeadEffect(layer, head, accuracy, loss))
-    finally:
-        model.train(was_training)
     return curve
 
 
@@ -222,13 +208,9 @@ def prune_curve(
 def ablated_probabilities(ckpt, sentence: str, heads: Sequence[tuple[int, int]], means: Tensor | None = None):
     """The class probabilities for one sentence with ``heads`` switched off."""
     model = ckpt.model
-    ids, mask = _encode_one(ckpt, sentence)
-    was_training = model.training
-    model.eval()
-    try:
+    _, ids, mask = _encode_one(ckpt, sentence)
+    with evaluating(model):
         logits = model(ids, mask, ablation=ablation_for(model, heads, means))
-    finally:
-        model.train(was_training)
     return torch.softmax(logits[0].float(), -1).tolist()
 
 
@@ -237,10 +219,8 @@ def sentence_head_effects(ckpt, sentence: str, means: Tensor | None = None) -> t
     """For one sentence: its predicted class, and (L, H) how much that class's probability drops
     when each head alone is switched off (negative: the head was holding the prediction back)."""
     model = ckpt.model
-    ids, mask = _encode_one(ckpt, sentence)
-    was_training = model.training
-    model.eval()
-    try:
+    _, ids, mask = _encode_one(ckpt, sentence)
+    with evaluating(model):
         probabilities = torch.softmax(model(ids, mask)[0].float(), -1)
         target = int(probabilities.argmax())
         effects = torch.zeros(model.cfg.n_layers, model.cfg.n_heads)
@@ -248,8 +228,6 @@ def sentence_head_effects(ckpt, sentence: str, means: Tensor | None = None) -> t
             for head in range(model.cfg.n_heads):
                 logits = model(ids, mask, ablation=ablation_for(model, [(layer, head)], means))
                 effects[layer, head] = probabilities[target] - torch.softmax(logits[0].float(), -1)[target]
-    finally:
-        model.train(was_training)
     return target, effects
 
 
@@ -383,10 +361,12 @@ def layer_readout(model: TransformerClassifier, trace: Trace, real: Tensor | Non
     return torch.stack(rows).cpu()
 
 
-def _encode_one(ckpt, sentence: str) -> tuple[Tensor, Tensor]:
-    """Token ids (1, T) and their mask for one sentence; InputError when there is nothing to read."""
-    ids = torch.tensor([encode_sentence(ckpt, sentence).ids], device=next(ckpt.model.parameters()).device)
-    return ids, torch.ones_like(ids)
+def _encode_one(ckpt, sentence: str) -> tuple[Encoded, Tensor, Tensor]:
+    """One sentence as the model reads it, its token ids (1, T) and their mask; InputError when there
+    is nothing to read."""
+    encoded = encode_sentence(ckpt, sentence)
+    ids = torch.tensor([encoded.ids], device=next(ckpt.model.parameters()).device)
+    return encoded, ids, torch.ones_like(ids)
 
 
 IG_STEPS = 32  # Gauss–Legendre points per stretch of the path
@@ -443,11 +423,8 @@ def explain(ckpt, sentence: str, ig_steps: int = IG_STEPS) -> Explanation:
     from captum.attr import InputXGradient, IntegratedGradients
 
     model: TransformerClassifier = ckpt.model
-    tokens = encode_sentence(ckpt, sentence).tokens
-    ids, mask = _encode_one(ckpt, sentence)
-    was_training = model.training
-    model.eval()
-    try:
+    encoded, ids, mask = _encode_one(ckpt, sentence)
+    with evaluating(model):
         with torch.no_grad():
             logits, trace = model(ids, mask, return_trace=True)
             target = int(logits[0].argmax())
@@ -469,11 +446,9 @@ def explain(ckpt, sentence: str, ig_steps: int = IG_STEPS) -> Explanation:
         ig_tokens, steps = _integrated_gradients(
             IntegratedGradients(forward), inputs, baseline, target, (ids, mask), logit - baseline_logit, ig_steps
         )
-    finally:
-        model.train(was_training)
     return Explanation(
         sentence=sentence,
-        tokens=tokens,
+        tokens=encoded.tokens,
         label_names=list(ckpt.label_names),
         probabilities=torch.softmax(logits[0].float(), -1).tolist(),
         target_index=target,
@@ -491,25 +466,12 @@ def explain(ckpt, sentence: str, ig_steps: int = IG_STEPS) -> Explanation:
 # ---- sentence vectors as they form ----------------------------------------------------------------
 
 
-@torch.no_grad()
-def pooled_vectors(model: TransformerClassifier, tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 256):
+def pooled_vectors(model: TransformerClassifier, tokenizer: Tokenizer, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
     """(N, D) the vector the classifier head reads for each text (after the final LayerNorm and pooling),
-    and (N,) the predicted class."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    vectors, predicted = [], []
-    try:
-        for start in range(0, len(texts), batch_size):
-            ids, mask, _ = tokenizer.batch(list(texts[start : start + batch_size]), model.cfg.max_len)
-            logits, trace = model(ids.to(device), mask.to(device), return_trace=True)
-            vectors.append(trace.pooled.cpu())
-            predicted.append(logits.argmax(-1).cpu())
-    finally:
-        model.train(was_training)
-    if not vectors:
-        return torch.zeros(0, model.cfg.d_model), torch.zeros(0, dtype=torch.long)
-    return torch.cat(vectors), torch.cat(predicted)
+    and (N,) the predicted class: the trainer's snapshot code, on texts that carry no label."""
+    unlabelled = Dataset(list(texts), [0] * len(texts), ["(none)"])  # the label is never read
+    data = EncodedSet.build(unlabelled, tokenizer, model.cfg.max_len)
+    return trainer.pooled_vectors(model, data, range(len(data)), next(model.parameters()).device)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from .tokenizer import PAD, Encoded
-from .transformer import Trace
+from .transformer import Trace, evaluating
 
 # One head's slices of AttentionCache that Inspection.head hands out (and to_json writes), in this order.
 HEAD_MATRICES = ("q", "k", "v", "scores", "scaled", "weights", "output")
@@ -153,13 +153,9 @@ def inspect_sentence(ckpt, sentence: str) -> Inspection:
 def _traced_forward(model, ids: list[int], attention_mask: list[int]):
     """The training forward in eval mode (no dropout) on one sentence, with its trace."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         ids_batch = torch.tensor([ids], device=device)  # a batch of one
         return model(ids_batch, torch.tensor([attention_mask], device=device), return_trace=True)
-    finally:
-        model.train(was_training)
 
 
 def additive_mask(real: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from torch import Tensor
 from .config import TrainConfig
 from .data import Dataset
 from .tokenizer import Tokenizer
-from .transformer import TransformerClassifier, cross_entropy
+from .transformer import TransformerClassifier, cross_entropy, evaluating
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -323,8 +323,6 @@ def evaluate(
     With ``rows``, also the pooled vectors (len(rows), D) of those sentences, from the same forward
     pass: a snapshot taken at an evaluation then costs no forward pass of its own.
     """
-    was_training = model.training
-    model.eval()
     total_loss, predictions = 0.0, []
     order = torch.argsort(data.lengths)  # sorted by length: little padding
     slot = pooled = None
@@ -332,18 +330,18 @@ def evaluate(
         slot = torch.full((len(data),), -1, dtype=torch.long)  # each sentence's place in rows, or -1
         slot[torch.as_tensor(list(rows), dtype=torch.long)] = torch.arange(len(rows))
         pooled = torch.empty(len(rows), model.cfg.d_model)
-    for idx in order.split(batch_size):
-        ids, mask, labels = data.batch(idx, device)
-        if slot is None:
-            logits = model(ids, mask)
-        else:
-            logits, trace = model(ids, mask, return_trace=True)
-            places = slot[idx]
-            wanted = places >= 0
-            pooled[places[wanted]] = trace.pooled[wanted.to(trace.pooled.device)].float().cpu()
-        total_loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
-        predictions.append(logits.argmax(-1).cpu())
-    model.train(was_training)
+    with evaluating(model):
+        for idx in order.split(batch_size):
+            ids, mask, labels = data.batch(idx, device)
+            if slot is None:
+                logits = model(ids, mask)
+            else:
+                logits, trace = model(ids, mask, return_trace=True)
+                places = slot[idx]
+                wanted = places >= 0
+                pooled[places[wanted]] = trace.pooled[wanted.to(trace.pooled.device)].float().cpu()
+            total_loss += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
+            predictions.append(logits.argmax(-1).cpu())
     predicted = torch.empty(len(data), dtype=torch.long)
     if predictions:
         predicted[order] = torch.cat(predictions)
@@ -367,17 +365,15 @@ def projection_rows(n: int, limit: int = PROJECTION_ROWS) -> list[int]:
 @torch.no_grad()
 def pooled_vectors(model: TransformerClassifier, data: EncodedSet, rows: Sequence[int], device, batch_size: int = 64):
     """trace.pooled (B, D) and the predicted class (B,) for ``rows`` of ``data``, in the order of ``rows``."""
-    was_training = model.training
-    model.eval()
     rows = torch.as_tensor(list(rows), dtype=torch.long)
     pooled = torch.empty(len(rows), model.cfg.d_model)
     predicted = torch.empty(len(rows), dtype=torch.long)
     order = torch.argsort(data.lengths[rows])  # sorted by length: little padding
-    for part in order.split(batch_size):
-        ids, mask, _ = data.batch(rows[part], device)
-        logits, trace = model(ids, mask, return_trace=True)
-        pooled[part], predicted[part] = trace.pooled.float().cpu(), logits.argmax(-1).cpu()
-    model.train(was_training)
+    with evaluating(model):
+        for part in order.split(batch_size):
+            ids, mask, _ = data.batch(rows[part], device)
+            logits, trace = model(ids, mask, return_trace=True)
+            pooled[part], predicted[part] = trace.pooled.float().cpu(), logits.argmax(-1).cpu()
     return pooled, predicted
 
 
@@ -395,11 +391,9 @@ def snapshot(
     """The probe sentences' attention and pooled vectors, and the pooled vectors of ``rows`` of ``valid``
     (``evaluated``: those vectors and every sentence's predicted class from an evaluation of these very
     weights, used instead of a forward pass of their own)."""
-    was_training = model.training
-    model.eval()
     ids, mask, encoded = tokenizer.batch(sentences, model.cfg.max_len)
-    logits, trace = model(ids.to(device), mask.to(device), return_trace=True)
-    model.train(was_training)
+    with evaluating(model):
+        logits, trace = model(ids.to(device), mask.to(device), return_trace=True)
     probabilities = torch.softmax(logits, -1).cpu().tolist()
     weights = []
     for row, e in enumerate(encoded):

@@ -16,6 +16,8 @@ Shape legend: B batch, T tokens, H heads, D d_model, Dh d_head, F d_ff, C classe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -388,6 +390,18 @@ class TransformerClassifier(nn.Module):
             if self.cfg.positional == "learned":
                 n -= self.position_embedding.weight.numel()
         return n
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """The model in eval mode (no dropout) for the block, then back in the mode it was in: what every
+    look at the model between training steps needs (a page's inspection, an evaluation, a snapshot)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def cross_entropy(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:

@@ -28,7 +28,7 @@ from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
 from model.session import TrainingRun
 from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
 from model.tokenizer import Coverage, Tokenizer
-from model.trainer import EncodedSet, projection_rows
+from model.trainer import EncodedSet, pooled_vectors, projection_rows
 from ui import link
 from ui.i18n import DEFAULTS, LANGUAGES, strings
 
@@ -449,7 +449,9 @@ def validation_vectors(choice: ModelChoice, validation: ModelValidation, probes:
     ckpt = choice.checkpoint
 
     def compute():
-        vectors, predicted = explain.pooled_vectors(ckpt.model, ckpt.tokenizer, validation.data.texts)
+        sentences = range(len(validation.encoded))  # already encoded by the model's tokenizer: not again
+        device = next(ckpt.model.parameters()).device
+        vectors, predicted = pooled_vectors(ckpt.model, validation.encoded, sentences, device)
         probe_vectors, _ = explain.pooled_vectors(ckpt.model, ckpt.tokenizer, list(probes))
         return vectors, predicted, probe_vectors
 
