@@ -16,6 +16,7 @@ from figures.base import (
     array,
     columns,
     distinct,
+    figure,
     safe,
     title_under_toolbar,
 )
@@ -191,7 +192,7 @@ def _grid(
         height=top_px + plot_px + label_px + key_px + colorbar_px,
         margin=dict(l=10, r=10, t=top_px, b=label_px + key_px + colorbar_px),
     )
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def attention_lines(weights, tokens: Sequence[str], query_title: str = "", key_title: str = "") -> go.Figure:
@@ -247,7 +248,7 @@ def attention_lines(weights, tokens: Sequence[str], query_title: str = "", key_t
         xaxis=dict(hidden, range=[-0.7, 1.7]),
         yaxis=dict(hidden, range=[T - 0.5, -1.6]),
     )
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def attention_history(
@@ -312,8 +313,8 @@ def token_bars(
         height=300 + TOOLBAR_PX,
         margin=dict(l=10, r=10, t=10, b=10),
         xaxis=dict(tickvals=list(range(len(labels))), ticktext=labels, tickangle=-45),
-        yaxis=dict(title=value_title, rangemode="tozero"),
+        yaxis=dict(title=dict(text=value_title), rangemode="tozero"),
     )
     if y_max is not None:
         layout["yaxis"]["range"] = [0, 1.15 * y_max]
-    return go.Figure(data=[trace], layout=layout)
+    return figure([trace], layout)

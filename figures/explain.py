@@ -25,6 +25,8 @@ from figures.base import (
     array,
     columns,
     distinct,
+    figure,
+    named_scale,
     safe,
     title_under_toolbar,
 )
@@ -33,7 +35,7 @@ from figures.base import (
 RIGHT_SYMBOL, WRONG_SYMBOL, PROBE_SYMBOL, TYPED_SYMBOL = "circle", "x", "diamond", "star"
 TYPED_COLOUR = "#111111"
 # Rollout's own sequential scale: not the signed scale's blue, which says "toward the predicted class"
-ROLLOUT_SCALE = "Purples"
+ROLLOUT_SCALE = named_scale("Purples")
 LEGEND_PX = 120  # under a projection: its axis title, then the legend (two or three lines on a phone)
 CONTROLS_PX = 130  # and, for an animation, ▶/⏸ and the slider between them
 
@@ -134,7 +136,7 @@ def attribution_heatmap(
         xaxis=xaxis,
         yaxis=yaxis,
     )
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def readout_figure(
@@ -168,10 +170,12 @@ def readout_figure(
         height=380 + TOOLBAR_PX,
         margin=dict(l=10, r=30, t=10, b=10),
         xaxis=dict(tickvals=list(range(len(depths))), ticktext=depths, range=[-0.3, len(depths) - 0.7]),
-        yaxis=dict(title=value_title, range=[-0.1, 1.12], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]),
+        yaxis=dict(
+            title=dict(text=value_title), range=[-0.1, 1.12], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]
+        ),
         legend=dict(orientation="h", x=0, xanchor="left", y=-0.18, yanchor="top"),
     )
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)
 
 
 def importance_heatmap(
@@ -204,7 +208,7 @@ def importance_heatmap(
         xaxis=dict(type="category"),
         yaxis=dict(type="category", autorange="reversed"),
     )
-    return go.Figure(data=[trace], layout=layout)
+    return figure([trace], layout)
 
 
 def prune_figure(
@@ -234,10 +238,12 @@ def prune_figure(
         title=title_under_toolbar(title),
         height=360 + TOOLBAR_PX,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title=x_title, tickmode="linear", dtick=max(1, (len(ys) - 1) // 12), range=[-0.4, len(ys) - 0.6]),
-        yaxis=dict(title=y_title, range=[0, 1.02], tickformat=".0%"),
+        xaxis=dict(
+            title=dict(text=x_title), tickmode="linear", dtick=max(1, (len(ys) - 1) // 12), range=[-0.4, len(ys) - 0.6]
+        ),
+        yaxis=dict(title=dict(text=y_title), range=[0, 1.02], tickformat=".0%"),
     )
-    return go.Figure(data=[trace], layout=layout)
+    return figure([trace], layout)
 
 
 def hover_sentence(text: str, width: int = 40, limit: int = 160) -> str:
@@ -267,8 +273,8 @@ def projection_figure(
     ``frames`` entry (model.explain.ProjectionFrame: step, xy, predicted, explained, extra_xy).
 
     Colour: the true class; a cross: the model (at that frame) gets it wrong. ``extra_xy`` holds the
-    probe sentences on every frame (marked ◆) and, on the last frame only, the typed sentence (★),
-    placed by the model as it is now. ``words`` holds the translated "true", "predicted", "wrong",
+    probe sentences (marked ◆) and after them, on each frame that has it, the typed sentence (★), each
+    placed by the model as it was at that frame. ``words`` holds the translated "true", "predicted", "wrong",
     "probe", "typed", "step", "play", "pause" and "axis" (a template with {n} and {share}).
     Several frames: ▶ plays them and a slider goes to any; the figure opens on the last.
     """
@@ -300,7 +306,7 @@ def projection_figure(
             )
         extra = array(frame.extra_xy) if len(frame.extra_xy) else np.zeros((0, 2))
         data.append(dict(type="scatter", x=extra[:n_probes, 0], y=extra[:n_probes, 1]))
-        typed = extra[n_probes : n_probes + 1] if (k == last and typed_text is not None) else np.zeros((0, 2))
+        typed = extra[n_probes : n_probes + 1] if typed_text is not None else np.zeros((0, 2))
         data.append(dict(type="scatter", x=typed[:, 0], y=typed[:, 1]))
         return data
 
@@ -372,7 +378,7 @@ def projection_figure(
         hoverlabel=dict(align="left"),
         **frame_layout(last),
     )
-    fig = go.Figure(data=data, layout=layout)
+    fig = figure(data, layout)
     if len(frames) < 2:
         return fig
 

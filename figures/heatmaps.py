@@ -12,7 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from figures.base import ATTENTION_SCALE, FONT, SIGNED_SCALE, TOOLBAR_PX, array, distinct, safe, title_under_toolbar
+from figures.base import (
+    ATTENTION_SCALE,
+    FONT,
+    SIGNED_SCALE,
+    TOOLBAR_PX,
+    array,
+    distinct,
+    figure,
+    safe,
+    title_under_toolbar,
+)
 
 
 def cell_text(z: np.ndarray, digits: int = 2) -> np.ndarray:
@@ -84,9 +94,9 @@ def heatmap(
     yaxis = dict(type="category", tickvals=y[::y_every], ticktext=ys[::y_every], autorange="reversed")
     # An axis title only where there is one: Plotly keeps 30 px for an empty one.
     if x_title:
-        xaxis["title"] = x_title
+        xaxis["title"] = dict(text=x_title)
     if y_title:
-        yaxis["title"] = y_title
+        yaxis["title"] = dict(text=y_title)
     layout = dict(
         font=FONT,
         title=title_under_toolbar(),
@@ -102,4 +112,4 @@ def heatmap(
             dict(type="rect", xref="x", yref="y", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=frame)
         ]
     # One dict, validated once: far faster than go.Heatmap plus three update_* calls.
-    return go.Figure(data=[trace], layout=layout)
+    return figure([trace], layout)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from figures.base import FONT, PALETTE, TOOLBAR_PX, safe, title_under_toolbar
+from figures.base import FONT, PALETTE, TOOLBAR_PX, figure, safe, title_under_toolbar
 
 # A probability column of the Predict table (a bar and "100.0%"): two of them and the predicted class
 # fit a phone's 354 px, where Streamlit's own width, 150 px each, cut the second one off.
@@ -37,4 +37,4 @@ def probabilities(label_names: Sequence[str], probs: Sequence[float], title: str
         xaxis=dict(range=[0, 1], tickformat=".0%", tickvals=[0, 0.25, 0.5, 0.75, 1]),
         yaxis=dict(autorange="reversed"),
     )
-    return go.Figure(data=[trace], layout=layout)
+    return figure([trace], layout)

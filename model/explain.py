@@ -17,6 +17,7 @@ library) on the token vectors. Nothing here imports streamlit.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -510,16 +511,35 @@ def project(vectors: Tensor, extra: Tensor | None = None, previous: Tensor | Non
     return xy.float(), extra_xy.float(), (explained[0], explained[1])
 
 
-def projection_frames(snapshots: Sequence, extra_last: Tensor | None = None) -> list[ProjectionFrame]:
+@torch.no_grad()
+def snapshot_vectors(model: TransformerClassifier, tokenizer: Tokenizer, snapshots: Sequence, texts: Sequence[str]):
+    """The pooled vectors (N, D) of ``texts`` by the model as it was at each snapshot, from the weights the
+    snapshot keeps (``SnapshotRecord.state``, float16); None for a snapshot that keeps none.
+
+    ``model`` gives the shape only: a copy of it on the CPU takes each snapshot's weights in turn."""
+    scratch = copy.deepcopy(model).cpu()
+    vectors = []
+    for snap in snapshots:
+        state = getattr(snap, "state", None)
+        if not state:
+            vectors.append(None)
+            continue
+        scratch.load_state_dict(state)  # copied into scratch's float32 tensors
+        vectors.append(pooled_vectors(scratch, tokenizer, texts)[0])
+    return vectors
+
+
+def projection_frames(snapshots: Sequence, extra: Sequence[Tensor | None] = ()) -> list[ProjectionFrame]:
     """One frame per training snapshot (``SnapshotRecord.pooled``/``predicted``/``probe_pooled``);
-    ``extra_last`` (M, D) is placed on the last frame (the model as it is now, e.g. a typed sentence)."""
+    ``extra[i]`` (M, D), where given, is placed on frame i after the probes (e.g. a typed sentence)."""
     frames, previous = [], None
     for i, snap in enumerate(snapshots):
         probes = getattr(snap, "probe_pooled", None)
-        extra = torch.as_tensor(probes, dtype=torch.float32) if probes is not None and len(probes) else None
-        if i == len(snapshots) - 1 and extra_last is not None:
-            extra = extra_last if extra is None else torch.cat([extra, extra_last.float()])
-        xy, extra_xy, explained = project(torch.as_tensor(snap.pooled, dtype=torch.float32), extra, previous)
+        marked = [torch.as_tensor(probes, dtype=torch.float32)] if probes is not None and len(probes) else []
+        if i < len(extra) and extra[i] is not None:
+            marked.append(extra[i].float())
+        extra_i = torch.cat(marked) if marked else None
+        xy, extra_xy, explained = project(torch.as_tensor(snap.pooled, dtype=torch.float32), extra_i, previous)
         frames.append(ProjectionFrame(snap.step, xy, list(snap.predicted), explained, extra_xy))
         previous = xy
     return frames

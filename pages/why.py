@@ -238,13 +238,13 @@ def heads_section():
 
 def vectors_section():
     st.markdown(t("why_vectors_intro"))
-    typed, _ = pooled_vectors(ckpt.model, ckpt.tokenizer, [sentence])  # (1, D) by the model as it is now
     view = state.current_run().view()
     snapshots = []
     if choice.source == "trained" and view.started_at == choice.since and view.valid is not None:
         snapshots = [s for s in view.snapshots if len(s.pooled)]  # (each snapshot's subset of the validation set)
     if snapshots and all(s.projection_rows == snapshots[0].projection_rows for s in snapshots):
-        frames = projection_frames(snapshots, extra_last=typed)
+        with st.spinner(t("why_vectors_placing", n=len(snapshots))):
+            frames = projection_frames(snapshots, extra=state.snapshot_vectors(choice, snapshots, sentence))
         rows = snapshots[0].projection_rows
         labels, texts = [view.valid.labels[i] for i in rows], [view.valid.texts[i] for i in rows]
         probes = list(snapshots[0].sentences)
@@ -257,6 +257,7 @@ def vectors_section():
         probes = list(DEFAULTS[state.language()].probes) if choice.source == "bundled" else []
         with st.spinner(t("why_vectors_computing", n=len(validation.data))):
             vectors, predicted, probe_vectors = state.validation_vectors(choice, validation, probes)
+        typed, _ = pooled_vectors(ckpt.model, ckpt.tokenizer, [sentence])  # (1, D) by the model as it is now
         xy, extra_xy, explained = project(vectors, extra=torch.cat([probe_vectors, typed]))
         frames = [ProjectionFrame(0, xy, predicted.tolist(), explained, extra_xy)]
         labels, texts, total = validation.data.labels, validation.data.texts, validation.total

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import subprocess
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -276,19 +277,41 @@ def test_pooled_vectors_and_their_projection(ckpt):
     torch.testing.assert_close(flipped, -xy, rtol=1e-4, atol=1e-4)  # each axis agrees with the frame before
 
 
-def test_projection_frames_one_per_snapshot_with_the_typed_sentence_on_the_last(ckpt):
-    from types import SimpleNamespace
-
+def test_projection_frames_one_per_snapshot_with_each_frames_typed_sentence(ckpt):
     vectors, predicted = pooled_vectors(ckpt.model, ckpt.tokenizer, SENTENCES)
     snapshots = [
         SimpleNamespace(step=s, pooled=(vectors * (1 + s)).tolist(), predicted=predicted.tolist(), probe_pooled=[])
         for s in (0, 5, 10)
     ]
-    typed = vectors[:1] * 11  # the first sentence as the last snapshot's model places it
-    frames = projection_frames(snapshots, extra_last=typed)
+    typed = [vectors[:1] * 1, None, vectors[:1] * 11]  # the first sentence as each snapshot's model places it
+    frames = projection_frames(snapshots, extra=typed)
     assert [f.step for f in frames] == [0, 5, 10]
-    assert [len(f.extra_xy) for f in frames] == [0, 0, 1]
-    torch.testing.assert_close(frames[-1].extra_xy[0], frames[-1].xy[0], rtol=1e-4, atol=1e-3)
+    assert [len(f.extra_xy) for f in frames] == [1, 0, 1]  # none where the snapshot kept no weights
+    for k in (0, 2):
+        torch.testing.assert_close(frames[k].extra_xy[0], frames[k].xy[0], rtol=1e-4, atol=1e-3)
+
+
+def test_snapshot_vectors_place_a_sentence_by_the_model_as_it_was_at_each_snapshot(ckpt, tokenizer):
+    """A sentence typed after training, placed by each snapshot's kept weights: the same vector the model
+    gave it at that step (within float16 rounding of the weights), and not the vector of the final model."""
+    from model.explain import snapshot_vectors
+    from model.trainer import snapshot
+
+    model, sentence = ckpt.model, "the film was good"
+    snaps, then = [], []
+    for step in (0, 1, 2):
+        with torch.no_grad():  # a step of "training": every weight moves
+            for p in model.parameters():
+                p.add_(0.2 * torch.randn_like(p))
+        snaps.append(snapshot(model, tokenizer, ["a probe"], step, "cpu"))
+        then.append(pooled_vectors(model, tokenizer, [sentence])[0])
+    assert all(v.dtype == torch.float16 for v in snaps[0].state.values() if v.is_floating_point())
+    placed = snapshot_vectors(model, tokenizer, snaps + [SimpleNamespace(step=3)], [sentence])
+    assert placed[-1] is None  # a snapshot that kept no weights
+    for got, expected in zip(placed, then):
+        torch.testing.assert_close(got, expected, rtol=0, atol=2e-2)
+    assert (placed[0] - then[-1]).abs().max() > 0.1  # each frame's own model, not the last one
+    torch.testing.assert_close(pooled_vectors(model, tokenizer, [sentence])[0], then[-1])  # model left as it was
 
 
 # ---- the command line ------------------------------------------------------------------------------

@@ -513,9 +513,9 @@ PROJECTION_WORDS = {k: k for k in ("true", "predicted", "wrong", "probe", "typed
 }
 
 
-def test_the_projection_has_a_frame_per_snapshot_and_the_typed_sentence_on_the_last():
+def test_the_projection_has_a_frame_per_snapshot_and_the_typed_sentence_on_each():
     """model.explain.projection_frames of snapshot-like records: one frame each, the probes on every frame,
-    the typed sentence only on the last, misclassified points as crosses."""
+    the typed sentence on each frame whose snapshot placed it, misclassified points as crosses."""
     from types import SimpleNamespace
 
     from figures import projection_figure
@@ -533,8 +533,8 @@ def test_the_projection_has_a_frame_per_snapshot_and_the_typed_sentence_on_the_l
         )
         for step, predicted in ((0, [0] * 6), (10, [0, 1, 1, 1, 0, 0]), (20, labels))
     ]
-    typed = torch.randn(1, 8)
-    frames = projection_frames(snapshots, extra_last=typed)
+    typed = [torch.randn(1, 8), None, torch.randn(1, 8)]  # the middle snapshot kept no weights
+    frames = projection_frames(snapshots, extra=typed)
     texts = [f"sentence {i} <b>" for i in range(6)]
     fig = projection_figure(frames, labels, ["neg", "pos"], texts, ["probe a", "probe b"], "typed", PROJECTION_WORDS)
     assert [f.name for f in fig.frames] == ["0", "10", "20"] and fig.layout.sliders[0].active == 2
@@ -544,7 +544,8 @@ def test_the_projection_has_a_frame_per_snapshot_and_the_typed_sentence_on_the_l
         wrong = [p != y for p, y in zip(snap.predicted, labels)]
         assert list(neg.marker.symbol) == ["x" if wrong[i] else "circle" for i in (0, 2, 5)]
         assert len(probes.x) == 2 and np.allclose(probes.x, projected.extra_xy[:2, 0])
-        assert len(typed_point.x) == (1 if frame.name == "20" else 0)  # the typed sentence: the last frame only
+        assert len(typed_point.x) == (0 if frame.name == "10" else 1)  # the typed sentence: where it was placed
+        assert np.allclose(typed_point.x, projected.extra_xy[2:, 0])
     assert np.allclose(fig.frames[-1].data[3].x, frames[-1].extra_xy[2:, 0])
     assert np.allclose(fig.data[3].x, frames[-1].extra_xy[2:, 0])  # the figure opens on the last frame
     assert fig.data[0].hovertext[0].startswith("sentence 0 &lt;b&gt;<br>true: neg")
@@ -590,3 +591,48 @@ def test_the_why_figures_keep_the_toolbar_band_clear():
     }
     problems = {name: found for name, fig in figures.items() if (found := toolbar_band_problems(fig))}
     assert not problems, problems
+
+
+def test_every_figure_built_unchecked_is_the_figure_plotly_would_check(monkeypatch):
+    """Figures are built without Plotly's property check (figures.base.VALIDATE, for speed). Built checked,
+    every figure of every page (bench/pages.py) and the animated ones must give the very same JSON: a
+    misspelt property raises there, and a shorthand Plotly would rewrite (an axis title given as a bare
+    string, which plotly.js 3 no longer draws; a colour scale by name, which plotly.js colours otherwise)
+    shows as a difference."""
+    from types import SimpleNamespace
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    import pytest
+
+    import figures.base
+    from bench.pages import page_figures
+    from figures import attention_history, projection_figure
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+
+    ckpt = load(ASSETS_CHECKPOINT)
+    every_page = page_figures(ckpt, "The staff were rude and unhelpful.")
+    w = torch.softmax(torch.randn(5, 5), -1)
+    history_labels = {"play": "play", "pause": "pause", "step": "step", "query": "query", "key": "key"}
+    frame = SimpleNamespace(
+        step=0, xy=torch.randn(4, 2), predicted=[0, 1, 1, 0], explained=(0.5, 0.2), extra_xy=torch.randn(1, 2)
+    )
+
+    def every_figure() -> list[dict]:
+        built = every_page() + [
+            attention_history([(0, w, ("step 0",)), (5, w, ("step 5",))], list("abcde"), history_labels),
+            projection_figure([frame, frame], [0, 1, 0, 1], ["n", "p"], list("wxyz"), [], "t", PROJECTION_WORDS),
+        ]
+        return [json.loads(pio.to_json(fig, validate=False)) for fig in built if isinstance(fig, go.Figure)]
+
+    assert not figures.base.VALIDATE
+    unchecked = every_figure()
+    monkeypatch.setattr(figures.base, "VALIDATE", True)
+    checked = every_figure()
+    assert len(checked) == len(unchecked) >= 40
+    different = [i for i, (a, b) in enumerate(zip(checked, unchecked)) if a != b]
+    assert not different, [(checked[i]["layout"].get("title"), i) for i in different]
+    with pytest.raises(ValueError):  # checked, a misspelt property does not pass
+        figures.base.figure([dict(type="heatmap", zz=[[1]])], {})
+    monkeypatch.setattr(figures.base, "VALIDATE", False)
+    figures.base.figure([dict(type="heatmap", zz=[[1]])], {})  # unchecked, it would

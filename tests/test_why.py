@@ -168,7 +168,7 @@ def test_a_model_without_a_labelled_validation_set_says_what_ablation_needs(toke
 
 def test_a_model_trained_in_this_session_shows_its_sentence_vectors_snapshot_by_snapshot(tokenizer, tiny_model):
     """A run's snapshots (model.trainer.snapshot, as the trainer takes them) become the projection's frames,
-    with the typed sentence on the last frame only."""
+    with the typed sentence on every frame, placed by that snapshot's weights."""
     from model.checkpoint import Checkpoint
     from model.data import Dataset
     from model.session import TrainingRun
@@ -179,7 +179,12 @@ def test_a_model_trained_in_this_session_shows_its_sentence_vectors_snapshot_by_
     valid = Dataset(TEXTS[:10], [i % 3 for i in range(10)], ["a", "b", "c"])
     encoded = EncodedSet.build(valid, tokenizer, tiny_model.cfg.max_len)
     probes = ["I love this movie!"]
-    snaps = [snapshot(tiny_model, tokenizer, probes, step, "cpu", encoded, list(range(10))) for step in (0, 4, 8)]
+    snaps = []
+    for step in (0, 4, 8):
+        with torch.no_grad():  # as if trained between snapshots: every weight moves
+            for p in tiny_model.parameters():
+                p.add_(0.2 * torch.randn_like(p))
+        snaps.append(snapshot(tiny_model, tokenizer, probes, step, "cpu", encoded, list(range(10))))
     ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
     run = TrainingRun(status="done", snapshots=snaps, checkpoint=ckpt, started_at=1000.0, valid=valid)
     at = new_app()
@@ -188,5 +193,7 @@ def test_a_model_trained_in_this_session_shows_its_sentence_vectors_snapshot_by_
     section(open_page(at, PAGE), "vectors")
     spec = plotly(at, "projection_figure")
     assert [f["name"] for f in spec["frames"]] == ["0", "4", "8"]
-    assert [len(_array(f["data"][4]["x"])) for f in spec["frames"]] == [0, 0, 1]  # classes a, b, c; probes; typed
+    typed = [(_array(f["data"][4]["x"]), _array(f["data"][4]["y"])) for f in spec["frames"]]  # a, b, c; probes; ★
+    assert [len(x) for x, _ in typed] == [1, 1, 1]
+    assert len({(float(x[0]), float(y[0])) for x, y in typed}) == 3  # each frame's model places it anew
     assert any("One frame per training snapshot (3, from step 0 to step 8)" in m.value for m in at.markdown)

@@ -441,6 +441,19 @@ def _bundled_explanation(lang: str, sentence: str):
     return explain.explain(bundled_checkpoint(lang), sentence)
 
 
+def snapshot_vectors(choice: ModelChoice, snapshots: Sequence, sentence: str) -> list:
+    """The pooled vector (1, D) of ``sentence`` by the model as it was at each of the run's ``snapshots``."""
+    from model import explain
+
+    ckpt = choice.checkpoint
+    steps = tuple(snap.step for snap in snapshots)
+
+    def compute():
+        return explain.snapshot_vectors(ckpt.model, ckpt.tokenizer, snapshots, [sentence])
+
+    return _session_cached("why_snapshot_vectors", (*_model_key(choice), steps, sentence), compute)
+
+
 def validation_vectors(choice: ModelChoice, validation: ModelValidation, probes: Sequence[str]):
     """The pooled vectors (N, D) and predicted classes (N,) of the validation sentences, and the pooled
     vectors of ``probes`` (M, D), by the model as it is now."""
