@@ -7,6 +7,8 @@ the results show; the fragment below only polls it, so clicking anything on any 
 a run.
 """
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -27,11 +29,12 @@ from model import checkpoint
 from model.data import SMALL_TRAIN_ROWS
 from model.inspect import InputError, positional_table, word_order
 from model.settings import ON_PAGE
+from model.share import ShareError
 from ui import state
 from ui.i18n import class_names, dataset_name, device_name, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
-from ui.widgets import preset_ui, setting_ui, show_figure, start_training_ui
+from ui.widgets import preset_ui, setting_ui, show_figure, spaced, start_training_ui
 
 begin_page()
 st.title(t("train_title"))
@@ -206,6 +209,27 @@ with st.expander(t("settings_title"), expanded=not run.active):
     st.caption(t("tokenizer_from_data_page", kind=values["tokenizer"], n=values["vocab_size"]))
     st.caption(t("link_share"))
 
+
+def share_with_the_class(pressed: bool, since: float) -> None:
+    """The run's model under a class code: the code to read aloud, and the link that opens it."""
+    from ui.errors import error_text
+
+    if pressed:
+        try:
+            state.share_run_model()
+        except (ShareError, checkpoint.CheckpointError) as exc:
+            st.error(t("share_failed", error=error_text(exc)), icon="🚫")
+            return
+    shared = state.kept("shared_by_me")
+    if not shared or shared["since"] != since:  # shared before this run: not this model
+        return
+    until = time.strftime("%Y-%m-%d", time.localtime(shared["expires"]))
+    st.success(t("share_done", code=spaced(shared["code"]), until=until), icon="📣")
+    big = "font-size: 3rem; font-weight: 700; letter-spacing: 0.25em; font-family: monospace; margin: 0"
+    st.markdown(f"<p style='{big}'>{spaced(shared['code'])}</p>", unsafe_allow_html=True)
+    st.code(state.shared_link(shared["code"]), language=None)
+
+
 # ---- results: computed by the worker when the run ended ----------------------------------------
 view = run.view()
 if view.checkpoint is not None and not view.active:
@@ -225,6 +249,17 @@ if view.checkpoint is not None and not view.active:
         st.caption(t(verdict, points=f"{max(abs(lead), 1):.1f}"))
     if done.reason == "stopped":
         st.caption(t("train_stopped_note"))
+    if view.archive is not None:
+        with st.container(horizontal=True):
+            st.download_button(
+                t("download_checkpoint"),
+                view.archive,
+                file_name="transformer-checkpoint.zip",
+                mime="application/zip",
+                icon="💾",
+            )
+            share = st.button(t("share_button"), icon="📣", help=t("share_help"))
+        share_with_the_class(share, view.started_at)
     ckpt = view.checkpoint
     predicted = view.predictions or []
     valid = view.valid if view.valid is not None and len(predicted) == len(view.valid) else None
@@ -245,14 +280,6 @@ if view.checkpoint is not None and not view.active:
                 right.caption(t("misclassified_more", shown=limit, n=len(wrong)))
         else:  # an empty table would show Streamlit's own "empty", in English whatever the language
             right.success(t("misclassified_none"), icon="✅")
-    if view.archive is not None:
-        st.download_button(
-            t("download_checkpoint"),
-            view.archive,
-            file_name="transformer-checkpoint.zip",
-            mime="application/zip",
-            icon="💾",
-        )
 
 
 # ---- the current model's positions, and a word-order test (folded: the page stays short on a phone) -----
@@ -262,7 +289,7 @@ def positions_and_word_order() -> None:
     accuracy = ckpt.meta.get("metrics", {}).get("valid_accuracy")
     source = "model_source_bundled_short" if choice.source == "bundled" else f"model_source_{choice.source}"
     st.markdown(t("positions_intro"))
-    st.caption(t(source, accuracy="—" if accuracy is None else f"{accuracy:.1%}"))
+    st.caption(t(source, accuracy="—" if accuracy is None else f"{accuracy:.1%}", code=spaced(choice.code)))
     sides = st.columns(2)
     sentences = [  # kept per language, so that each starts from its own pair ("not good" / "不好")
         column.text_input(

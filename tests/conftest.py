@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Shared models (model/share.py) go to a store of the test run's own, not the checkout's .store/; the
+# servers the browser tests start inherit it.
+os.environ["CLASSROOM_STORE"] = str(Path(tempfile.mkdtemp(prefix="classroom-store-")) / "shared.sqlite3")
 
 from model.config import ModelConfig  # noqa: E402
 from model.tokenizer import Tokenizer  # noqa: E402

@@ -477,3 +477,75 @@ def test_closing_the_tab_mid_run_ends_the_worker(browser):
             time.sleep(0.5)
         assert "training run stopped: no heartbeat" in running.log(), "the worker kept training"
         assert time.time() - closed < 30
+
+
+def _figure_numbers(page) -> list:
+    """What the page's first Plotly figure draws: its traces' values, as the browser holds them."""
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    return page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').data.map(d => [d.z || null, d.x || null, d.y || null])"
+    )
+
+
+def _prediction(page) -> str:
+    return page.locator("[data-testid='stMain'] [data-testid='stMetricValue']").first.inner_text()
+
+
+def test_a_model_shared_with_the_class_opens_by_link_and_by_code_with_the_same_numbers(browser, server):
+    """A teacher trains, presses "Share with the class", and reads the code out; a student's browser
+    opening the link, and another typing the code on a phone in Chinese, see the same prediction and
+    the same attention; a code that is not one is named as such and the model stays."""
+    import re
+
+    teacher = browser.new_context(viewport={"width": 1400, "height": 2200}).new_page()
+    teacher.goto(f"{server}/train?preset=tiny&epochs=1")
+    teacher.wait_for_selector("h1", timeout=60_000)
+    wait_idle(teacher)
+    teacher.get_by_role("button", name="▶ Start").click()
+    share = teacher.get_by_role("button", name="Share with the class")
+    share.wait_for(timeout=240_000)
+    wait_idle(teacher)
+    share.click()
+    teacher.get_by_text("Shared with the class under").wait_for(timeout=30_000)
+    wait_idle(teacher)
+    code = re.search(r"model=([A-Z0-9]{6})", teacher.locator("[data-testid='stCode']").first.inner_text()).group(1)
+    teacher.screenshot(path=str(ARTIFACTS / "en-train-shared.png"), full_page=True)
+    teacher.get_by_role("link", name="Attention").first.click()
+    teacher.get_by_role("heading", name="Attention", exact=False).first.wait_for(timeout=60_000)
+    attention = _figure_numbers(teacher)
+    teacher.get_by_role("link", name="Predict").first.click()
+    teacher.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+    wait_idle(teacher)
+    predicted = _prediction(teacher)
+
+    student = browser.new_context(viewport={"width": 1400, "height": 2200}).new_page()
+    student.goto(f"{server}/attention?model={code}")
+    student.get_by_text("Opened the model your class shares").wait_for(timeout=60_000)
+    assert _figure_numbers(student) == attention
+    assert f"model={code}" in student.url
+    student.screenshot(path=str(ARTIFACTS / "en-attention-shared-model.png"), full_page=True)
+    student.get_by_role("link", name="Predict").first.click()
+    student.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
+    wait_idle(student)
+    assert _prediction(student) == predicted
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    phone.goto(f"{server}/predict?lang=zh")
+    phone.wait_for_selector("h1", timeout=60_000)
+    wait_idle(phone)
+    phone.locator("[data-testid='stExpandSidebarButton']").first.click()  # a phone's sidebar starts closed
+    phone.wait_for_timeout(800)
+    box = phone.get_by_role("textbox", name="班级代码")
+    box.fill("AAAA")
+    box.press("Enter")  # the phone's keyboard submits the form
+    phone.get_by_text("不是班级代码").wait_for(timeout=30_000)
+    box.fill(f"{code[:3].lower()} {code[3:]}")  # as it is read aloud
+    box.press("Enter")
+    phone.get_by_text("已打开全班共享的模型").first.wait_for(timeout=30_000)
+    wait_idle(phone)
+    phone.screenshot(path=str(ARTIFACTS / "zh-390-predict-shared-model.png"), full_page=True)
+    predicted_zh = _prediction(phone)  # the class's name in Chinese where the data set has one
+    assert predicted_zh == predicted or predicted_zh in {"积极", "消极"}
+    for context_page in (teacher, student, phone):
+        context_page.context.close()

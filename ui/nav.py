@@ -42,11 +42,12 @@ def leave_legacy_pages_mode() -> bool:
 
 def sidebar() -> None:
     """What every page has beside it: the language switch and the run in progress."""
-    from ui.widgets import language_ui, run_status_ui
+    from ui.widgets import class_code_ui, language_ui, run_status_ui
 
     state.start_session()
     language_ui()
     run_status_ui()
+    class_code_ui()
 
 
 def begin_page() -> None:
@@ -55,6 +56,9 @@ def begin_page() -> None:
     if not getattr(_run, "via_app", False):  # run without app.py (legacy pages mode): draw its sidebar here
         leave_legacy_pages_mode()
         sidebar()
+    from ui.widgets import share_notes_ui
+
     state.start_session()
     state.adopt_finished_run()
     state.mirror_in_address()
+    share_notes_ui()

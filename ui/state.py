@@ -14,10 +14,12 @@ things (built-in datasets, bundled checkpoints) are cached for every user.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -27,10 +29,11 @@ from model.config import PRESETS
 from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
 from model.session import TrainingRun
 from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
+from model.share import ModelStore, Shared, ShareError, normalise_code
 from model.tokenizer import Coverage, Tokenizer
 from model.trainer import EncodedSet, pooled_vectors, projection_rows
 from ui import link
-from ui.i18n import DEFAULTS, LANGUAGES, strings
+from ui.i18n import DEFAULTS, LANGUAGES, ROOT, strings
 
 _KEPT = "_kept"
 
@@ -134,6 +137,7 @@ def start_session() -> None:
     if "dataset" in asked:
         use_builtin(asked["dataset"])
     st.session_state["_link_notes"] = (asked, ignored)
+    open_shared_from_address(params)
 
 
 def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -148,7 +152,10 @@ def mirror_in_address() -> None:
     wanted = link.write(values, DEFAULTS[language()].dataset)
     if language() != "en":  # the language decides the default dataset, and what the reader sees
         wanted["lang"] = language()
-    for key in (*link.ORDER, "lang"):
+    model = st.session_state.get("model")
+    if model is not None and model.source == "shared":
+        wanted["model"] = model.code  # a reload, or the address passed on, opens the same model
+    for key in (*link.ORDER, "lang", "model"):
         if key not in wanted and key in st.query_params:
             del st.query_params[key]
     for key, value in wanted.items():
@@ -194,8 +201,9 @@ def builtin_dataset(name: str) -> BuiltinDataset:
 @dataclass
 class ModelChoice:
     checkpoint: Checkpoint
-    source: str  # "bundled", "trained" or "uploaded"
+    source: str  # "bundled", "trained", "uploaded" or "shared"
     since: float  # when it became the current model
+    code: str = ""  # a shared model's class code
 
 
 @dataclass
@@ -248,6 +256,61 @@ def current_model() -> ModelChoice:
 
 def set_model(ckpt: Checkpoint, source: str) -> None:
     st.session_state["model"] = ModelChoice(ckpt, source, time.time())
+
+
+# ---- a model shared with the class under a code (model/share.py) ----------------------------------
+def model_store() -> ModelStore:
+    """The server's store of shared models: CLASSROOM_STORE names its SQLite file (default .store/ here)."""
+    return ModelStore(os.environ.get("CLASSROOM_STORE") or ROOT / ".store" / "shared-models.sqlite3")
+
+
+def share_run_model() -> Shared:
+    """Keep the finished run's model (the zip the Train page offers for download) in the store under a new
+    code (ShareError, CheckpointError when it cannot)."""
+    view = current_run().view()
+    shared = model_store().share(view.archive)
+    keep("shared_by_me", {"code": shared.code, "expires": shared.expires, "since": view.started_at})
+    return shared
+
+
+def shared_link(code: str) -> str:
+    """The address that opens the model shared under ``code``: this server's Predict page, in the page's language."""
+    where = urlsplit(str(st.context.url or ""))
+    base = where.path.rsplit("/", 1)[0] if where.path.count("/") > 1 else ""  # under a base URL path, if any
+    query = urlencode({"model": code, **({"lang": language()} if language() != "en" else {})})
+    return urlunsplit((where.scheme, where.netloc, f"{base}/predict", query, ""))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def _shared_checkpoint(code: str) -> Checkpoint:
+    """A shared model, read once for every session that opens its code (it is read-only, as the bundled one)."""
+    return model_store().open(code)
+
+
+def open_shared(text: str) -> ModelChoice:
+    """The model shared under the code ``text`` becomes the session's model (ShareError, CheckpointError)."""
+    code = normalise_code(text)
+    choice = ModelChoice(_shared_checkpoint(code), "shared", time.time(), code)
+    st.session_state["model"] = choice
+    return choice
+
+
+def open_shared_from_address(params: dict[str, str]) -> None:
+    """``?model=CODE``: open that model; what happened is kept for the page to say (``share_notes``)."""
+    if "model" not in params:
+        return
+    try:
+        choice = open_shared(params["model"])
+    except (ShareError, checkpoint.CheckpointError) as exc:
+        st.session_state["_share_note"] = ("error", exc)
+        del st.query_params["model"]  # a reload must not say it again
+    else:
+        st.session_state["_share_note"] = ("opened", choice.code)
+
+
+def share_notes() -> tuple[str, Any] | None:
+    """What the opening link's class code gave: ("opened", code) or ("error", exception), given once."""
+    return st.session_state.pop("_share_note", None)
 
 
 def is_chinese(data: DataChoice) -> bool:
@@ -358,9 +421,13 @@ def _labelled_validation(choice: ModelChoice) -> tuple[Dataset, str, str, bool] 
         name = DEFAULTS[language()].dataset
         return builtin_dataset(name).valid, "builtin", name, True
     view = current_run().view()
+    dataset = ckpt.meta.get("dataset")
+    described = str(dataset.get("description") or "") if isinstance(dataset, dict) else ""
     if choice.source == "trained" and view.valid is not None and view.started_at == choice.since:
-        name = str(ckpt.meta.get("dataset", {}).get("description") or current_data().name)
+        name = described or current_data().name
         return view.valid, "run", name, name in builtin_names()
+    if described in builtin_names() and len(ckpt.label_names) == len(builtin_dataset(described).valid.label_names):
+        return builtin_dataset(described).valid, "builtin", described, True  # shared or uploaded, of a built-in set
     data = current_data()  # an uploaded model, or a trained one whose run has been replaced since
     if len(data.valid) and list(data.valid.label_names) == list(ckpt.label_names):
         return data.valid, "data", data.name, data.builtin

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import streamlit as st
 import torch
 
-from model.checkpoint import Checkpoint
+from model.checkpoint import Checkpoint, CheckpointError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence
 from model.session import ServerBusy
 from model.settings import BY_NAME, Setting
+from model.share import ShareError
 from model.tokenizer import WordReading
 from ui import state
 from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, device_name, has, t, t_plain
@@ -31,6 +32,42 @@ def language_ui() -> None:
         label_visibility="collapsed",
         **state.bind("lang", LANGUAGES, "en", then=state.switch_language),
     )
+
+
+def class_code_ui() -> None:
+    """In the sidebar: type the code a teacher read out, and every page shows the model shared under it."""
+    from ui.errors import error_text
+
+    with st.sidebar.form("class_code", border=False, enter_to_submit=True):
+        code = st.text_input(
+            t("class_code_label"), max_chars=12, placeholder="ABC234", help=t("class_code_help"), key="class_code"
+        )
+        if st.form_submit_button(t("class_code_open"), icon="🔑") and code.strip():
+            try:
+                choice = state.open_shared(code)
+            except (ShareError, CheckpointError) as exc:
+                st.error(t("class_code_failed", error=error_text(exc)), icon="🚫")  # the model in use stays
+            else:
+                st.success(t("class_code_opened", code=spaced(choice.code)), icon="🔑")
+
+
+def spaced(code: str) -> str:
+    """A class code as it is read aloud: in two halves."""
+    return f"{code[:3]} {code[3:]}"
+
+
+def share_notes_ui() -> None:
+    """What the link's class code gave, once, at the top of the page it opened."""
+    from ui.errors import error_text
+
+    note = state.share_notes()
+    if note is None:
+        return
+    kind, value = note
+    if kind == "opened":
+        st.success(t("class_code_opened", code=spaced(value)), icon="🔑")
+    else:
+        st.error(t("class_code_failed", error=error_text(value)), icon="🚫")
 
 
 def run_status_ui() -> None:
@@ -71,7 +108,7 @@ def model_banner() -> Checkpoint:
     ckpt = choice.checkpoint
     acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
     accuracy = f"{acc:.1%}" if acc is not None else "—"
-    described = t(f"model_source_{choice.source}", accuracy=accuracy)
+    described = t(f"model_source_{choice.source}", accuracy=accuracy, code=spaced(choice.code))
     if state.current_run().active:  # the bundled model's text invites a quick training: not while one runs
         shown = t("model_source_bundled_short", accuracy=accuracy) if choice.source == "bundled" else described
         st.info(shown + " " + t("model_while_training"), icon="⏳")
