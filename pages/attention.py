@@ -20,7 +20,7 @@ from ui.nav import begin_page
 from ui.state import current_data, current_run
 from ui.widgets import choose, head_titles, inspect_ui, layer_titles, model_banner, pick, sentence_ui, show_figure
 
-begin_page()
+begin_page("attention")
 st.html(SCREENS_CSS)  # a layer's heads side by side on a projector, one at a time on a phone
 st.title(t("attention_title"))
 ckpt = model_banner()
@@ -56,8 +56,8 @@ if result is not None:
         with tab_lines:
             st.markdown(t("lines_explain"))
             c1, c2 = st.columns(2)
-            layer_l = pick(c1, t("layer"), layer_titles(cfg.n_layers), "lines_layer", cfg.n_layers - 1)
-            head_l = pick(c2, t("head"), head_titles(cfg.n_heads), "lines_head", 0)
+            layer_l = pick(c1, t("layer"), layer_titles(cfg.n_layers), "attention_layer", cfg.n_layers - 1)
+            head_l = pick(c2, t("head"), head_titles(cfg.n_heads), "attention_head", 0)
             weights = result.trace.layers[layer_l].attention.weights[0, head_l]  # (T, T)
             lines = attention_lines(weights, result.tokens, t_plain("query_axis"), t_plain("key_token"))
             show_figure(st, lines, key="lines_figure")
@@ -70,7 +70,7 @@ if result is not None:
     if tab_cls.open:
         with tab_cls:
             st.markdown(t(f"cls_explain_{cfg.pooling}"))
-            layer_c = pick(st, t("layer"), layer_titles(cfg.n_layers), "cls_layer", cfg.n_layers - 1)
+            layer_c = pick(st, t("layer"), layer_titles(cfg.n_layers), "attention_layer", cfg.n_layers - 1)
             # (H, T): the [CLS] query of each head
             cls_rows = result.trace.layers[layer_c].attention.weights[0, :, 0, :]
             # The title above the figure, not in it: on a phone the keys' labels stand upright and

@@ -21,7 +21,7 @@ from ui.widgets import (
     show_figure,
 )
 
-begin_page()
+begin_page("step_by_step")
 st.title(t("steps_title"))
 ckpt = model_banner()
 cfg = ckpt.model.cfg

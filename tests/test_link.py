@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.config import PRESETS
 from model.data import builtin_names
+from model.sections import SECTIONS
 from model.settings import ON_PAGE, preset_values
 from tests.conftest import ROOT, new_app
 from ui import link
@@ -221,3 +222,92 @@ def test_a_chinese_teachers_link_opens_in_chinese_on_the_chinese_data():
     student.run()
     assert student.session_state["data"].name == "sentiment_zh" and student.session_state["hp_epochs"] == 3
     assert student.title[0].value == at.title[0].value == strings("zh")["train_title"]  # in Chinese
+
+
+# ---- the view a page shows: /attention?sentence=…&layer=…&head=…, /step_by_step?…&query=…&step=… ------
+STEPS = ["x", "w", "qkv", "scores", "scaled"]
+SIZES = {"layer": 2, "head": 4, "query": 7}
+
+
+def test_a_view_link_reads_back_as_the_values_the_page_keeps():
+    params = {"sentence": "the film was not good", "layer": "1", "head": "3", "query": "6", "step": "4", "lr": "x"}
+    values, ignored = link.read_view("step_by_step", params, SIZES, STEPS, "all")
+    assert values == {
+        "sentence": "the film was not good",
+        "steps_layer": 1,
+        "steps_head": 3,
+        "steps_query": 6,
+        "steps_section": "scores",  # steps are numbered from 1, as the page numbers its sections
+    }
+    assert not ignored  # lr is the Train page's: not a view parameter
+    assert link.write_view("step_by_step", values, "I love this movie!", STEPS) == {
+        k: v for k, v in params.items() if k != "lr"
+    }
+    # Attention reads the sentence, layer and head, not a query or a step
+    values, _ = link.read_view("attention", params, SIZES, STEPS, "all")
+    assert values == {"sentence": "the film was not good", "attention_layer": 1, "attention_head": 3}
+    assert link.read_view("step_by_step", {"step": "ALL"}, SIZES, STEPS, "all")[0] == {"steps_section": "all"}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "allowed"),
+    [
+        ("layer", "2", "0 … 1"),
+        ("head", "-1", "0 … 3"),
+        ("head", "1.5", "0 … 3"),
+        ("query", "7", "0 … 6"),
+        ("step", "0", "1 … 5, all"),
+        ("step", "six", "1 … 5, all"),
+        ("sentence", "   ", "1 … 2000 characters"),
+        ("sentence", "x" * 2001, "1 … 2000 characters"),
+    ],
+)
+def test_a_view_value_the_page_does_not_offer_is_ignored_and_named(name, text, allowed):
+    values, ignored = link.read_view("step_by_step", {name: text}, SIZES, STEPS, "all")
+    assert values == {} and ignored == [(name, text[:40], allowed)]
+
+
+def test_the_default_sentence_and_unset_values_stay_out_of_the_address():
+    kept = {"sentence": "I love this movie!", "steps_layer": 0, "steps_section": None}
+    assert link.write_view("step_by_step", kept, "I love this movie!", STEPS) == {"layer": "0"}
+
+
+def view_link(page: str, lang: str = "en", **params) -> AppTest:
+    """A new visitor opening /``page``?params directly (not through Home)."""
+    at = new_app(lang)
+    at.query_params.update(params)
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def test_a_step_by_step_link_opens_exactly_that_view_and_the_address_keeps_it():
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+
+    sentence = "the plot was not good at all"
+    at = view_link("step_by_step", sentence=sentence, layer="1", head="2", query="3", step="4")
+    assert not at.exception and not at.warning
+    assert [at.selectbox[i].value for i in range(4)] == [1, 2, 3, "scores"]  # layer, head, query, section
+    assert at.text_input(key="sentence_input_steps").value == sentence
+    tokens = load(ASSETS_CHECKPOINT).tokenizer.encode(sentence, 64).tokens
+    assert at.selectbox[2].format_func(3) == f"3: {tokens[3]}"  # the query is the sentence's 4th token
+    scores_title = strings("en")[SECTIONS[3].title_key]
+    headings = [h.value for h in (*at.subheader, *at.header, *at.markdown)]
+    assert any(scores_title in h for h in headings)  # the fourth section is the one shown
+    assert not any(strings("en")[SECTIONS[4].title_key] in h for h in headings)
+    assert dict(at.query_params) == {"sentence": sentence, "layer": "1", "head": "2", "query": "3", "step": "4"}
+    # the teacher moves on to the next step: the address follows
+    at.selectbox[3].set_value("scaled").run()
+    assert at.query_params["step"] == "5"
+
+
+def test_an_attention_link_opens_its_layer_and_head_and_names_what_it_ignored_in_chinese():
+    at = view_link("attention", "zh", sentence="这部电影很好看", layer="0", head="9", query="2")
+    assert not at.exception
+    kept = at.session_state["_kept"]
+    assert kept["sentence"] == "这部电影很好看" and kept["attention_layer"] == 0
+    assert kept["attention_head"] == 0  # head 9 of a 4-head model: ignored, the default used
+    warning = " ".join(w.value for w in at.warning)
+    assert "链接中的以下设置无效" in warning and "head = 9（可选：0 … 3）" in warning
+    assert "query" not in warning  # Attention has no query: not its parameter, not named
+    assert at.button_group(key="attention_layer").value == 0
+    assert at.query_params["layer"] == "0" and "query" not in at.query_params

@@ -63,3 +63,69 @@ def write(values: Mapping[str, Any], default_dataset: str) -> dict[str, str]:
 def describe(values: Mapping[str, Any]) -> str:
     """``d_model = 64, lr = 0.01``: the settings a link set, for a message."""
     return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
+
+
+# ---- the view a page shows: its sentence, layer, head, query token and step ----------------------
+# /attention?sentence=I+love+it&layer=1&head=2 and /step_by_step?sentence=…&layer=…&head=…&query=…&step=4
+# open exactly that view. Each parameter is the number the page shows (layers, heads and tokens from 0,
+# steps from 1 as the sections are numbered); the kept value (ui/state.py) it sets is named here.
+VIEWS: dict[str, dict[str, str]] = {
+    "attention": {"sentence": "sentence", "layer": "attention_layer", "head": "attention_head"},
+    "step_by_step": {
+        "sentence": "sentence",
+        "layer": "steps_layer",
+        "head": "steps_head",
+        "query": "steps_query",
+        "step": "steps_section",
+    },
+}
+VIEW_PARAMS = ("sentence", "layer", "head", "query", "step")
+MAX_SENTENCE = 2000  # as the sentence box
+
+
+def read_view(
+    page: str, params: Mapping[str, str], sizes: Mapping[str, int], steps: Sequence[str], all_steps: str
+) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """The kept values a link asks ``page`` to show, and (name, value, the values it may take) for each
+    parameter it cannot use. ``sizes``: how many layers, heads and query tokens there are (the query's
+    count is the link's sentence's tokens); ``steps``: the keys of the sections, in order; ``all_steps``:
+    the key of "every section" (``step=all``)."""
+    wanted = VIEWS.get(page, {})
+    values: dict[str, Any] = {}
+    ignored: list[tuple[str, str, str]] = []
+    for name in VIEW_PARAMS:
+        if name not in params or name not in wanted:
+            continue
+        text = str(params[name])
+        if name == "sentence":
+            if text.strip() and len(text) <= MAX_SENTENCE:
+                values[wanted[name]] = text
+            else:
+                ignored.append((name, text[:40], f"1 … {MAX_SENTENCE} characters"))
+            continue
+        if name == "step" and text.strip().lower() == "all":
+            values[wanted[name]] = all_steps
+            continue
+        low, high = (1, len(steps)) if name == "step" else (0, sizes.get(name, 0) - 1)
+        number = text.strip()
+        if not number.isdigit() or not low <= int(number) <= high:
+            allowed = f"{low} … {high}" + (", all" if name == "step" else "")
+            ignored.append((name, text[:40], allowed))
+            continue
+        values[wanted[name]] = steps[int(number) - 1] if name == "step" else int(number)
+    return values, ignored
+
+
+def write_view(page: str, kept: Mapping[str, Any], default_sentence: str, steps: Sequence[str]) -> dict[str, str]:
+    """The parameters of a link to what ``page`` shows now: each of its kept values that is set (the
+    sentence only when it is not the language's default)."""
+    params: dict[str, str] = {}
+    for name, key in VIEWS.get(page, {}).items():
+        value = kept.get(key)
+        if value is None or (name == "sentence" and value == default_sentence):
+            continue
+        if name == "step":
+            params[name] = str(steps.index(value) + 1) if value in steps else "all"
+        else:
+            params[name] = str(value)
+    return params

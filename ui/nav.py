@@ -50,15 +50,19 @@ def sidebar() -> None:
     class_code_ui()
 
 
-def begin_page() -> None:
+def begin_page(view: str | None = None) -> None:
     """The first call of every page (from the page's run, not at import: an st.rerun() raised while
-    several sessions import a module at once would break their imports)."""
+    several sessions import a module at once would break their imports). ``view``: the page whose
+    view a link may carry (ui/link.py VIEWS), read from the address when the link is opened and
+    mirrored into it after."""
     if not getattr(_run, "via_app", False):  # run without app.py (legacy pages mode): draw its sidebar here
         leave_legacy_pages_mode()
         sidebar()
-    from ui.widgets import share_notes_ui
+    from ui.widgets import link_notes_ui, share_notes_ui
 
     state.start_session()
     state.adopt_finished_run()
-    state.mirror_in_address()
+    state.open_view_from_address(view)
+    state.mirror_in_address(view)
     share_notes_ui()
+    link_notes_ui(state.view_notes())

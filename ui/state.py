@@ -138,6 +138,7 @@ def start_session() -> None:
         use_builtin(asked["dataset"])
     st.session_state["_link_notes"] = (asked, ignored)
     open_shared_from_address(params)
+    st.session_state["_view_link"] = params  # read by the first page drawn (open_view_from_address)
 
 
 def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -145,17 +146,47 @@ def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     return st.session_state.pop("_link_notes", ({}, []))
 
 
-def mirror_in_address() -> None:
-    """Keep the address in step with the settings, on every page, so it can be shared or reloaded."""
+def open_view_from_address(page: str | None) -> None:
+    """The view the opening link asks ``page`` for (``/step_by_step?layer=1&step=4``), checked against the
+    model it opens on; what cannot be used is kept for the page to name (``view_notes``). Once a session."""
+    params = st.session_state.pop("_view_link", None)
+    if not params or page not in link.VIEWS:
+        return
+    from model.sections import ALL, SECTIONS
+
+    ckpt = current_model().checkpoint
+    cfg = ckpt.model.cfg
+    sentence = str(params.get("sentence") or kept("sentence") or DEFAULTS[language()].sentence)
+    n_tokens = len(ckpt.tokenizer.encode(sentence[: link.MAX_SENTENCE], cfg.max_len).ids)
+    sizes = {"layer": cfg.n_layers, "head": cfg.n_heads, "query": n_tokens}
+    values, ignored = link.read_view(page, params, sizes, [s.key for s in SECTIONS], ALL)
+    for key, value in values.items():
+        keep(key, value)
+    st.session_state["_view_notes"] = ignored
+
+
+def view_notes() -> list[tuple[str, str, str]]:
+    """The view parameters the opening link gave that the page could not use: given once."""
+    return st.session_state.pop("_view_notes", [])
+
+
+def mirror_in_address(page: str | None = None) -> None:
+    """Keep the address in step with the settings, on every page, and with what ``page`` shows (its
+    sentence, layer, head …: ui/link.py VIEWS), so that it can be shared or reloaded."""
+    from model.sections import SECTIONS
+
     data = current_data()
     values = {**settings(), "dataset": data.name if data.builtin else None}
     wanted = link.write(values, DEFAULTS[language()].dataset)
+    if page in link.VIEWS:
+        steps = [s.key for s in SECTIONS]
+        wanted.update(link.write_view(page, st.session_state.get(_KEPT, {}), DEFAULTS[language()].sentence, steps))
     if language() != "en":  # the language decides the default dataset, and what the reader sees
         wanted["lang"] = language()
     model = st.session_state.get("model")
     if model is not None and model.source == "shared":
         wanted["model"] = model.code  # a reload, or the address passed on, opens the same model
-    for key in (*link.ORDER, "lang", "model"):
+    for key in (*link.ORDER, "lang", "model", *link.VIEW_PARAMS):
         if key not in wanted and key in st.query_params:
             del st.query_params[key]
     for key, value in wanted.items():

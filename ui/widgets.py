@@ -70,6 +70,13 @@ def share_notes_ui() -> None:
         st.error(t("class_code_failed", error=error_text(value)), icon="🚫")
 
 
+def link_notes_ui(ignored: list[tuple[str, str, str]]) -> None:
+    """The values a link asked for that the page cannot show, each named with what it may be."""
+    if ignored:
+        items = "; ".join(t_plain("link_ignored_item", name=n, value=v, allowed=allowed) for n, v, allowed in ignored)
+        st.warning(t("link_ignored", items=items), icon="🔗")
+
+
 def run_status_ui() -> None:
     """A run in progress is visible on every page, and keeps running while you look elsewhere.
 
