@@ -9,7 +9,7 @@ from model.inspect import dot_product, feed_forward_steps, head_steps, padded_ro
 from model.sections import ALL, SECTIONS
 from ui.i18n import activation_tex, t, t_plain
 from ui.nav import begin_page
-from ui.state import bind, keep, kept
+from ui.state import bind, keep, kept, presenting
 from ui.widgets import (
     choose,
     head_titles,
@@ -53,13 +53,19 @@ key = key if key in range(len(tokens)) else top_key
 titles = {section.key: f"{n}. {t_plain(section.title_key)}" for n, section in enumerate(SECTIONS, 1)}
 choices = {ALL: t_plain("steps_section_all"), **titles}
 n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
-shown = n1.selectbox(
-    t("steps_section"),
-    list(choices),
-    format_func=choices.__getitem__,
-    help=t("steps_section_help"),
-    **bind("steps_section", list(choices), SECTIONS[0].key),
-)
+if presenting():  # one step a screen, moved by Back / Next and the arrow keys: no list of sections
+    shown = kept("steps_section", SECTIONS[0].key)
+    shown = shown if shown in titles else SECTIONS[0].key
+    number = list(titles).index(shown) + 1
+    n1.caption(t("present_step", n=number, total=len(SECTIONS)))
+else:
+    shown = n1.selectbox(
+        t("steps_section"),
+        list(choices),
+        format_func=choices.__getitem__,
+        help=t("steps_section_help"),
+        **bind("steps_section", list(choices), SECTIONS[0].key),
+    )
 as_tables = n2.toggle(t("show_tables"), help=t("show_tables_help"), **bind("steps_tables", (False, True), False))
 
 
@@ -259,6 +265,8 @@ def whatif_section():
 DRAW = {section.key: globals()[f"{section.key}_section"] for section in SECTIONS}
 
 
+if presenting():
+    neighbours_ui(titles, shown, "steps", where="top")
 part = None
 for number, section in enumerate(SECTIONS, 1):
     if shown not in (ALL, section.key):

@@ -194,8 +194,9 @@ def run_device() -> str:
 
 live()
 
+
 # ---- settings: kept whatever page you visit, and mirrored in the address -----------------------
-with st.expander(t("settings_title"), expanded=not run.active):
+def settings_panel() -> None:
     if run.active:
         st.caption(t("settings_while_training"))
     preset_ui()
@@ -208,6 +209,11 @@ with st.expander(t("settings_title"), expanded=not run.active):
     values = state.settings()
     st.caption(t("tokenizer_from_data_page", kind=values["tokenizer"], n=values["vocab_size"]))
     st.caption(t("link_share"))
+
+
+if not state.presenting():  # presenter mode shows the run, not the knobs
+    with st.expander(t("settings_title"), expanded=not run.active):
+        settings_panel()
 
 
 def share_with_the_class(pressed: bool, since: float) -> None:

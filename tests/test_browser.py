@@ -549,3 +549,30 @@ def test_a_model_shared_with_the_class_opens_by_link_and_by_code_with_the_same_n
     assert predicted_zh == predicted or predicted_zh in {"积极", "消极"}
     for context_page in (teacher, student, phone):
         context_page.context.close()
+
+
+def test_presenter_mode_moves_step_by_step_with_the_arrow_keys(page, server):
+    """A teacher at the projector: one step a screen, → and ← move it, the address names the step."""
+    page.goto(f"{server}/step_by_step?mode=present&step=4")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    page.get_by_text("Step 4 of 16").wait_for(timeout=30_000)
+    page.wait_for_function("() => window.classroomArrowKeys", timeout=30_000)  # the page's keys are installed
+    page.mouse.click(700, 5)  # the page, not a box, has the keyboard
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
+    page.get_by_text("Step 5 of 16").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.screenshot(path=str(ARTIFACTS / "en-step-by-step-presented.png"))
+    for _ in range(2):
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(800)
+        wait_idle(page)
+    page.wait_for_function("() => location.search.includes('step=3')", timeout=30_000)
+    # typing in the sentence box moves the caret, not the step
+    box = page.get_by_role("textbox", name="Your sentence")
+    box.click()
+    box.press("ArrowLeft")
+    page.wait_for_timeout(800)
+    assert "step=3" in page.url

@@ -35,19 +35,19 @@ def test_one_section_at_a_time_numbered_from_the_list_with_previous_and_next():
     box = at.selectbox(key="steps_section")
     assert box.options == ["All sections"] + numbered
     assert headings(at) == [f"### {numbered[0]}"]  # the first section, alone
-    assert not any(b.key == "steps_section_previous" for b in at.button)  # nothing before the first
-    at.button(key="steps_section_next").click().run()
+    assert not any(b.key == "steps_section_previous_bottom" for b in at.button)  # nothing before the first
+    at.button(key="steps_section_next_bottom").click().run()
     assert headings(at) == [f"### {numbered[1]}"] and at.selectbox(key="steps_section").value == SECTIONS[1].key
     assert scrolled_to(at) == [SECTIONS[1].key]  # its heading, not the button at its end, comes into view
     at.run()
     assert scrolled_to(at) == []  # once: a later run (a new head, say) leaves the reader where they are
-    at.button(key="steps_section_previous").click().run()
+    at.button(key="steps_section_previous_bottom").click().run()
     assert headings(at) == [f"### {numbered[0]}"] and scrolled_to(at) == [SECTIONS[0].key]
     at.selectbox(key="steps_section").set_value(SECTIONS[-2].key).run()
     assert headings(at) == [f"### {numbered[-2]}"] and scrolled_to(at) == []
-    at.button(key="steps_section_next").click().run()  # to the last section, which has no next button
+    at.button(key="steps_section_next_bottom").click().run()  # to the last section, which has no next button
     assert headings(at) == [f"### {numbered[-1]}"] and scrolled_to(at) == [SECTIONS[-1].key]
-    assert not any(b.key == "steps_section_next" for b in at.button)
+    assert not any(b.key == "steps_section_next_bottom" for b in at.button)
     at.selectbox(key="steps_section").set_value(ALL).run()
     assert headings(at) == [f"### {title}" for title in numbered]  # every one, in the list's order
     # the choice is kept while the student looks at another page

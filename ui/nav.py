@@ -58,11 +58,12 @@ def begin_page(view: str | None = None) -> None:
     if not getattr(_run, "via_app", False):  # run without app.py (legacy pages mode): draw its sidebar here
         leave_legacy_pages_mode()
         sidebar()
-    from ui.widgets import link_notes_ui, share_notes_ui
+    from ui.widgets import link_notes_ui, presenter_ui, share_notes_ui
 
     state.start_session()
     state.adopt_finished_run()
     state.open_view_from_address(view)
     state.mirror_in_address(view)
+    presenter_ui()
     share_notes_ui()
     link_notes_ui(state.view_notes())

@@ -136,9 +136,22 @@ def start_session() -> None:
     set_settings(**{k: v for k, v in asked.items() if k not in ("preset", "dataset")})
     if "dataset" in asked:
         use_builtin(asked["dataset"])
+    mode = params.get("mode")
+    keep("present", mode == "present")
+    if mode not in (None, "present"):
+        st.session_state["_mode_notes"] = [("mode", str(mode)[:40], "present")]
     st.session_state["_link_notes"] = (asked, ignored)
     open_shared_from_address(params)
     st.session_state["_view_link"] = params  # read by the first page drawn (open_view_from_address)
+
+
+def presenting() -> bool:
+    """Presenter mode (``?mode=present``): larger type and figures, no sidebar or settings, one step a screen."""
+    return bool(kept("present", False))
+
+
+def set_presenting(on: bool) -> None:
+    keep("present", on)
 
 
 def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -167,7 +180,7 @@ def open_view_from_address(page: str | None) -> None:
 
 def view_notes() -> list[tuple[str, str, str]]:
     """The view parameters the opening link gave that the page could not use: given once."""
-    return st.session_state.pop("_view_notes", [])
+    return st.session_state.pop("_mode_notes", []) + st.session_state.pop("_view_notes", [])
 
 
 def mirror_in_address(page: str | None = None) -> None:
@@ -183,10 +196,12 @@ def mirror_in_address(page: str | None = None) -> None:
         wanted.update(link.write_view(page, st.session_state.get(_KEPT, {}), DEFAULTS[language()].sentence, steps))
     if language() != "en":  # the language decides the default dataset, and what the reader sees
         wanted["lang"] = language()
+    if presenting():
+        wanted["mode"] = "present"
     model = st.session_state.get("model")
     if model is not None and model.source == "shared":
         wanted["model"] = model.code  # a reload, or the address passed on, opens the same model
-    for key in (*link.ORDER, "lang", "model", *link.VIEW_PARAMS):
+    for key in (*link.ORDER, "lang", "model", "mode", *link.VIEW_PARAMS):
         if key not in wanted and key in st.query_params:
             del st.query_params[key]
     for key, value in wanted.items():

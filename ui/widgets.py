@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import streamlit as st
 import torch
 
+from figures.base import for_projector
 from model.checkpoint import Checkpoint, CheckpointError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence
@@ -119,7 +120,7 @@ def model_banner() -> Checkpoint:
     if state.current_run().active:  # the bundled model's text invites a quick training: not while one runs
         shown = t("model_source_bundled_short", accuracy=accuracy) if choice.source == "bundled" else described
         st.info(shown + " " + t("model_while_training"), icon="⏳")
-    elif choice.source == "bundled":
+    elif choice.source == "bundled" and not state.presenting():  # a projector shows the lesson, not the offer
         col_text, col_button = st.columns([4, 1], vertical_alignment="center")
         col_text.info(described, icon="📦")
         if col_button.button(t("quick_train"), help=t("quick_train_help"), width="stretch"):
@@ -247,8 +248,34 @@ def show_chart(where, chart, key: str | None = None) -> None:
 
 
 def show_figure(where, figure, key: str | None = None) -> None:
-    """Show a Plotly figure from figures/ with the classroom's toolbar."""
+    """Show a Plotly figure from figures/ with the classroom's toolbar (in presenter mode, larger)."""
+    if state.presenting():
+        figure = for_projector(figure)
     where.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
+
+
+# Presenter mode: no sidebar or header; on a wide screen type a quarter larger (Streamlit sizes its text
+# in rem) and the page's whole width. Figures are drawn larger by for_projector.
+PRESENTER_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"] { display: none !important; }
+@media (min-width: 700px) {
+  html { font-size: 20px; }
+  [data-testid="stMainBlockContainer"] { max-width: 100%; padding: 1.5rem 3rem 4rem; }
+}
+</style>"""
+
+
+def presenter_ui() -> None:
+    """On every page: in presenter mode its look and the way out; otherwise the way in, in the sidebar."""
+    if state.presenting():
+        st.html(PRESENTER_CSS)
+        with st.container(horizontal=True, horizontal_alignment="right"):
+            st.button(t("present_leave"), icon="⏏️", type="tertiary", on_click=state.set_presenting, args=(False,))
+    else:
+        st.sidebar.button(
+            t("present_enter"), icon="📽️", help=t("present_enter_help"), on_click=state.set_presenting, args=(True,)
+        )
 
 
 def head_titles(n_heads: int) -> list[str]:
@@ -301,10 +328,27 @@ def all_heads_on(n_layers: int) -> None:
         state.keep(f"why_heads_off_{layer}", [])
 
 
-def neighbours_ui(titles: dict[str, str], current: str, prefix: str) -> None:
+# In presenter mode the arrow keys press Back and Next (unless a box or a list has the keyboard). Installed
+# once a page; the buttons are found by the CSS class Streamlit gives a keyed widget (st-key-<key>).
+ARROW_KEYS = """<script>
+if (!window.classroomArrowKeys) {
+  window.classroomArrowKeys = true;
+  document.addEventListener("keydown", (event) => {
+    const busy = event.target.closest("input, textarea, select, [role=listbox], [role=combobox], [role=slider]");
+    if (busy || event.altKey || event.ctrlKey || event.metaKey) return;
+    const which = {ArrowRight: "next", ArrowLeft: "previous"}[event.key];
+    const button = which && document.querySelector(`[class*="_section_${which}_"] button`);
+    if (button) { event.preventDefault(); button.click(); button.blur(); }
+  });
+}
+</script>"""
+
+
+def neighbours_ui(titles: dict[str, str], current: str, prefix: str, where: str = "bottom") -> None:
     """Under a section shown alone: buttons to the one before and the one after (``titles``: key -> shown
     title, in order). The sections are kept under ``<prefix>_section``; the page draws the shown one in
-    a container keyed ``section_<key>``."""
+    a container keyed ``section_<key>``. ``where``: "top" or "bottom", for a second row of the same buttons
+    above the section (presenter mode)."""
 
     def go_to(key: str) -> None:
         """Show that section, and bring its heading into view once it is drawn."""
@@ -316,11 +360,13 @@ def neighbours_ui(titles: dict[str, str], current: str, prefix: str) -> None:
     before, after = st.columns(2)
     if i > 0:
         label = t("steps_section_previous", title=titles[keys[i - 1]])
-        before.button(label, key=f"{prefix}_section_previous", on_click=go_to, args=(keys[i - 1],))
+        before.button(label, key=f"{prefix}_section_previous_{where}", on_click=go_to, args=(keys[i - 1],))
     if i + 1 < len(keys):
         label = t("steps_section_next", title=titles[keys[i + 1]])
-        after.button(label, key=f"{prefix}_section_next", type="primary", on_click=go_to, args=(keys[i + 1],))
-    if state.kept(f"{prefix}_scroll_to") == current:
+        after.button(label, key=f"{prefix}_section_next_{where}", type="primary", on_click=go_to, args=(keys[i + 1],))
+    if state.presenting() and where == "bottom":
+        st.html(ARROW_KEYS, unsafe_allow_javascript=True)
+    if where == "bottom" and state.kept(f"{prefix}_scroll_to") == current:
         state.keep(f"{prefix}_scroll_to", None)
         # The browser keeps the clicked button in view, which would open the new section at its end (on a phone,
         # below its last figure): bring its heading up instead, clear of Streamlit's header bar. Streamlit has no
