@@ -325,3 +325,10 @@ def word_order(ckpt, first: str, second: str) -> WordOrder:
     """Both sentences through the model (``inspect_sentence``): without its positions, a Transformer
     would give a sentence and any reordering of it the same prediction, a bag of words."""
     return WordOrder(inspect_sentence(ckpt, first), inspect_sentence(ckpt, second))
+
+
+def most_attended(weights_row: torch.Tensor, tolerance: float = 1e-6) -> list[int]:
+    """The keys a query gives its largest weight (several where they tie within ``tolerance``): the
+    right answers to "which word does this query look at most?"."""
+    row = weights_row.detach().float().cpu()
+    return [int(i) for i in torch.nonzero(row >= row.max() - tolerance).flatten()]

@@ -17,8 +17,20 @@ from figures import (
 )
 from ui.i18n import class_names, t, t_plain
 from ui.nav import begin_page
-from ui.state import current_data, current_run
-from ui.widgets import choose, head_titles, inspect_ui, layer_titles, model_banner, pick, sentence_ui, show_figure
+from ui.state import bind, current_data, current_run
+from ui.widgets import (
+    choose,
+    exercise_switch_ui,
+    guess_attention_ui,
+    guess_class_ui,
+    head_titles,
+    inspect_ui,
+    layer_titles,
+    model_banner,
+    pick,
+    sentence_ui,
+    show_figure,
+)
 
 begin_page("attention")
 st.html(SCREENS_CSS)  # a layer's heads side by side on a projector, one at a time on a phone
@@ -27,13 +39,35 @@ ckpt = model_banner()
 cfg = ckpt.model.cfg
 
 sentence = sentence_ui("attention")
+exercise = exercise_switch_ui()
 result = inspect_ui(ckpt, sentence)
 if result is not None:
+    if exercise and not guess_class_ui(result):
+        st.stop()  # the prediction waits for the guess
     left, right = st.columns([1, 2])
     shown = class_names(result.label_names)
     left.metric(t("prediction"), shown[result.prediction])
     show_figure(right, probabilities(list(shown.values()), result.probabilities), key="probabilities_figure")
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
+    if exercise:  # one head and one asking word: which word does it look at most? The figures wait for the guess.
+        c1, c2, c3 = st.columns(3)
+        layers, heads = list(range(cfg.n_layers)), list(range(cfg.n_heads))
+        q_layer = c1.selectbox(
+            t("layer"),
+            layers,
+            format_func=layer_titles(cfg.n_layers).__getitem__,
+            **bind("attention_layer", layers, cfg.n_layers - 1, widget_key="exercise_layer"),
+        )
+        q_head = c2.selectbox(
+            t("head"),
+            heads,
+            format_func=head_titles(cfg.n_heads).__getitem__,
+            **bind("attention_head", heads, 0, widget_key="exercise_head"),
+        )
+        names = [f"{i}: {token}" for i, token in enumerate(result.tokens)]
+        q_query = choose(c3, t("exercise_query"), names, "exercise_query", min(1, len(names) - 1))
+        if not guess_attention_ui(result, q_layer, q_head, q_query):
+            st.stop()
 
     # Lazy tabs: only the open one is computed and sent (a third of the work of each rerun).
     tabs = [t("tab_layer"), t("tab_lines"), t("tab_grid"), t("tab_cls")]

@@ -12,6 +12,8 @@ from ui.nav import begin_page
 from ui.state import bind, keep, kept, presenting
 from ui.widgets import (
     choose,
+    exercise_switch_ui,
+    guess_attention_ui,
     head_titles,
     inspect_ui,
     layer_titles,
@@ -67,6 +69,7 @@ else:
         **bind("steps_section", list(choices), SECTIONS[0].key),
     )
 as_tables = n2.toggle(t("show_tables"), help=t("show_tables_help"), **bind("steps_tables", (False, True), False))
+exercise = exercise_switch_ui()
 
 
 def distinct(labels) -> list[str]:
@@ -276,6 +279,9 @@ for number, section in enumerate(SECTIONS, 1):
     part = section.part
     with st.container(key=f"section_{section.key}"):  # a CSS class, st-key-section_<key>, to scroll to
         st.markdown(f"### {number}. {t(section.title_key)}")
+        # Predict first: the scores are where this query's favourite key first shows; they wait for the guess
+        if exercise and section.key == "scores" and not guess_attention_ui(result, layer, head, query):
+            break
         DRAW[section.key]()
 if shown != ALL:
     neighbours_ui(titles, shown, "steps")

@@ -154,6 +154,37 @@ def set_presenting(on: bool) -> None:
     keep("present", on)
 
 
+# ---- predict, then reveal: a student's guesses before a figure is shown, and the session's score -------
+def exercising() -> bool:
+    return bool(kept("exercise", False))
+
+
+def model_id() -> str:
+    """Names the model in use, for a question asked about it."""
+    choice = current_model()
+    return f"{choice.source}:{choice.since}:{choice.code}"
+
+
+def answer(question: str) -> Any:
+    """The answer given to ``question`` (a string naming the model, the sentence and what is asked), or None."""
+    return kept("exercise_answers", {}).get(question)
+
+
+def give_answer(question: str, chosen: Any, right: bool | None) -> None:
+    """Keep the answer; a right or wrong one counts in the score (``right`` None: revealed to a class)."""
+    if answer(question) is not None:
+        return
+    keep("exercise_answers", {**kept("exercise_answers", {}), question: chosen})
+    if right is not None:
+        score = kept("exercise_score", (0, 0))
+        keep("exercise_score", (score[0] + int(right), score[1] + 1))
+
+
+def score() -> tuple[int, int]:
+    """Right answers and answers given, this session."""
+    return tuple(kept("exercise_score", (0, 0)))
+
+
 def link_notes() -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
     """What the opening link asked for and what it could not use: given once, then forgotten."""
     return st.session_state.pop("_link_notes", ({}, []))

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import streamlit as st
 import torch
 
+from figures import token_bars
 from figures.base import for_projector
 from model.checkpoint import Checkpoint, CheckpointError
 from model.config import PRESETS, ConfigError
-from model.inspect import InputError, Inspection, inspect_sentence
+from model.inspect import InputError, Inspection, inspect_sentence, most_attended
 from model.session import ServerBusy
 from model.settings import BY_NAME, Setting
 from model.share import ShareError
 from model.tokenizer import WordReading
 from ui import state
-from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, device_name, has, t, t_plain
+from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, class_names, device_name, has, t, t_plain
 
 # Plotly's toolbar (zoom, pan, download) sits over a figure's top right corner, and on a touch
 # screen it is always shown: every figure keeps a band at its top clear for it (figures/base.py,
@@ -374,3 +376,84 @@ def neighbours_ui(titles: dict[str, str], current: str, prefix: str, where: str 
         style = f".st-key-section_{current} {{ scroll-margin-top: 4.5rem; }}"
         script = f"document.querySelector('.st-key-section_{current}')?.scrollIntoView({{block: 'start'}})"
         st.html(f"<style>{style}</style><script>{script}</script>", unsafe_allow_javascript=True)
+
+
+# ---- predict, then reveal (Hundhausen et al. 2002: what students do with a view matters more than what it shows) ----
+def exercise_switch_ui() -> bool:
+    """The exercise switch: each figure waits for the student's guess (in presenter mode, for the teacher's reveal)."""
+    on = st.toggle(t("exercise_toggle"), help=t("exercise_help"), **state.bind("exercise", (False, True), False))
+    if on and not state.presenting():
+        right, given = state.score()
+        st.caption(t("exercise_score", right=right, total=given))
+    return on
+
+
+def _guessed(question: str, widget_key: str, right: list) -> None:
+    chosen = st.session_state.get(widget_key)
+    if chosen is not None:
+        state.give_answer(question, chosen, chosen in right)
+
+
+def _guess(question: str, options: list, format_func, right: list, label: str) -> None:
+    """The student's pick among ``options`` (or, in presenter mode, the class votes and the teacher reveals)."""
+    if state.presenting():
+        st.caption(t("exercise_vote"))
+        st.button(
+            t("exercise_reveal"),
+            icon="👀",
+            key=f"reveal_{zlib.crc32(question.encode())}",
+            on_click=state.give_answer,
+            args=(question, "revealed", None),
+        )
+        return
+    widget_key = f"guess_{zlib.crc32(question.encode())}"
+    st.segmented_control(
+        label, options, format_func=format_func, key=widget_key, on_change=_guessed, args=(question, widget_key, right)
+    )
+
+
+def guess_class_ui(result: Inspection) -> bool:
+    """Before the prediction: which class will the model give this sentence? True once answered."""
+    names = list(result.label_names)
+    shown = class_names(names)
+    question = f"class|{state.model_id()}|{result.sentence}"
+    given = state.answer(question)
+    if given is None:
+        st.markdown(f"**{t('exercise_class_question')}**")
+        _guess(question, names, shown.get, [result.prediction], t("exercise_your_guess"))
+        return False
+    if given != "revealed":
+        answer = shown[result.prediction]
+        if given == result.prediction:
+            st.success(t("exercise_class_right", answer=answer), icon="✅")
+        else:
+            st.warning(t("exercise_class_wrong", guess=shown[given], answer=answer), icon="🤔")
+    return True
+
+
+def guess_attention_ui(result: Inspection, layer: int, head: int, query: int) -> bool:
+    """Before a head's weights: which word does the query look at most? True once answered; the answer is
+    then shown with the query's row of weights."""
+    tokens = result.tokens
+    weights = result.trace.layers[layer].attention.weights[0, head, query]  # (T,) this query's row
+    right = most_attended(weights)
+    question = f"attention|{state.model_id()}|{result.sentence}|{layer}|{head}|{query}"
+    given = state.answer(question)
+    names = [f"{i}: {token}" for i, token in enumerate(tokens)]
+    if given is None:
+        st.markdown(f"**{t('exercise_attention_question', layer=layer, head=head, query=tokens[query])}**")
+        _guess(question, list(range(len(tokens))), names.__getitem__, right, t("exercise_your_guess"))
+        return False
+    best = right[0]
+    answer = dict(token=tokens[best], weight=f"{float(weights[best]):.1%}")
+    if given == "revealed":
+        st.info(t("exercise_attention_revealed", **answer), icon="👀")
+    elif given in right:
+        st.success(t("exercise_attention_right", **answer), icon="✅")
+    else:
+        mine = f"{float(weights[given]):.1%}"
+        st.warning(t("exercise_attention_wrong", guess=tokens[given], mine=mine, **answer), icon="🤔")
+    title = t_plain("exercise_row_title", query=tokens[query], layer=layer, head=head)
+    row = token_bars(weights.tolist(), tokens, title, t_plain("weight"))
+    show_figure(st, row, key=f"row_{zlib.crc32(question.encode())}")
+    return True
