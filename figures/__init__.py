@@ -41,6 +41,8 @@ from figures.screens import NARROW_PX, PHONE_MAX_PX, SCREENS_CSS, WIDE_PX
 from figures.training import (
     SMOOTH_SPAN,
     UPDATE_RATIO_REFERENCE,
+    compare_charts,
+    compare_data,
     confusion_matrix,
     curve_data,
     epoch_table,
@@ -75,6 +77,8 @@ __all__ = [
     "attention_history",
     "attention_lines",
     "attribution_heatmap",
+    "compare_charts",
+    "compare_data",
     "confusion_matrix",
     "curve_data",
     "epoch_table",

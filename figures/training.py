@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 
 from figures.base import PALETTE, TOOLBAR_PX
 from figures.heatmaps import heatmap
+from model.history import SMOOTH_SPAN  # steps in the training loss's moving average (curve_data)
 
-SMOOTH_SPAN = 20  # steps in the training loss's moving average (curve_data)
 # The update size a step usually should have: about a thousandth of the weights (a common rule of thumb,
 # from Karpathy's "A Recipe for Training Neural Networks" and CS231n; drawn dashed on update_chart).
 UPDATE_RATIO_REFERENCE = 1e-3
@@ -297,3 +297,46 @@ def positional_heatmap(table, position_title: str, dimension_title: str, height:
         annotate=False,
         height=height + TOOLBAR_PX,
     )
+
+
+# ---- runs set side by side ---------------------------------------------------------------------------
+def compare_data(records: Sequence, names: Sequence[str], labels: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows ``compare_charts`` draws: (step, loss, run, part) of each run's smoothed training loss and
+    validation loss, and (step, accuracy, run) of its validation accuracy; ``names`` labels the runs,
+    ``labels`` "train" and "valid" the two losses (translated)."""
+    loss_rows, accuracy_rows = [], []
+    for record, name in zip(records, names):
+        loss_rows += [(step, loss, name, labels["train"]) for step, loss in record.steps]
+        loss_rows += [(step, loss, name, labels["valid"]) for step, loss, _ in record.evals]
+        accuracy_rows += [(step, accuracy, name) for step, _, accuracy in record.evals]
+    loss = pd.DataFrame(loss_rows, columns=["step", "loss", "run", "part"])
+    accuracy = pd.DataFrame(accuracy_rows, columns=["step", "accuracy", "run"])
+    return loss, accuracy
+
+
+def compare_charts(loss: pd.DataFrame, accuracy: pd.DataFrame, labels: dict[str, str]) -> tuple[alt.Chart, alt.Chart]:
+    """Every compared run's loss (training, smoothed: solid; validation: dashed) and validation accuracy
+    against the step, one colour a run. ``labels``: "loss_title", "accuracy_title", "step", "loss",
+    "accuracy", "train", "valid" (translated)."""
+    step = alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1))
+    legend = alt.Legend(orient="top", labelLimit=260)
+    run = alt.Color("run:N", title=None, legend=legend, scale=alt.Scale(range=PALETTE))
+    part = alt.StrokeDash(
+        "part:N",
+        title=None,
+        legend=alt.Legend(orient="top"),
+        scale=alt.Scale(domain=[labels["train"], labels["valid"]], range=[[1, 0], [6, 3]]),
+    )
+    loss_chart = (
+        alt.Chart(loss, title=alt.TitleParams(labels["loss_title"], offset=0))
+        .mark_line()
+        .encode(x=step, y=alt.Y("loss:Q", title=labels["loss"]), color=run, strokeDash=part)
+        .properties(height=280)
+    )
+    accuracy_chart = (
+        alt.Chart(accuracy, title=alt.TitleParams(labels["accuracy_title"], offset=0))
+        .mark_line(point=True)
+        .encode(x=step, y=alt.Y("accuracy:Q", title=labels["accuracy"], axis=alt.Axis(format="%")), color=run)
+        .properties(height=280)
+    )
+    return loss_chart, accuracy_chart

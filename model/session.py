@@ -23,6 +23,7 @@ from .baseline import baseline_metrics
 from .checkpoint import Checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import Dataset
+from .history import run_history
 from .recipe import archive, build_model, run_meta, validation_predictions
 from .trainer import (
     DiagnosticRecord,
@@ -240,6 +241,7 @@ class TrainingRun:
             # Beside every finished model, the honest rival: word counting on the same split (a second or two).
             baseline = baseline_metrics(train_set, valid_set) if self.done.steps else None
             meta = run_meta(train_cfg, description, train_set, valid_set, self.done, baseline)
+            meta["history"] = run_history(self.steps, self.evals)  # the curves travel with the model
             model.cpu().eval()
             trained = Checkpoint(model, tokenizer, list(train_set.label_names), meta)
             # What the page shows and offers once the run is done, computed here and not in the page.

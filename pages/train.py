@@ -15,6 +15,8 @@ import streamlit as st
 from figures import (
     SMOOTH_SPAN,
     UPDATE_RATIO_REFERENCE,
+    compare_charts,
+    compare_data,
     confusion_matrix,
     curve_data,
     epoch_table,
@@ -26,12 +28,14 @@ from figures import (
     training_curves,
 )
 from model import checkpoint
+from model.config import to_dict
 from model.data import SMALL_TRAIN_ROWS
+from model.history import RunRecord, differing
 from model.inspect import InputError, positional_table, word_order
 from model.settings import ON_PAGE
 from model.share import ShareError
 from ui import state
-from ui.i18n import class_names, dataset_name, device_name, lang, loss_text, md, t, t_plain
+from ui.i18n import class_names, dataset_name, device_name, has, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
 from ui.widgets import preset_ui, setting_ui, show_figure, spaced, start_training_ui
@@ -286,6 +290,76 @@ if view.checkpoint is not None and not view.active:
                 right.caption(t("misclassified_more", shown=limit, n=len(wrong)))
         else:  # an empty table would show Streamlit's own "empty", in English whatever the language
             right.success(t("misclassified_none"), icon="✅")
+
+
+# ---- runs side by side: the session's last runs, and a loaded model's own curves --------------------
+def compare_runs() -> None:
+    runs: dict[int, tuple[str, RunRecord]] = {}
+    for number, record in state.past_runs():
+        accuracy = record.metrics.get("valid_accuracy")
+        shown = "—" if accuracy is None else f"{accuracy:.1%}"
+        runs[number] = (t_plain("runs_run_name", n=number, accuracy=shown), record)
+    choice = state.current_model()
+    if choice.source in ("uploaded", "shared"):  # its checkpoint carries the run that made it
+        ckpt = choice.checkpoint
+        record = RunRecord.from_meta("", ckpt.meta, to_dict(ckpt.model.cfg))
+        if record is not None:
+            runs[0] = (t_plain(f"runs_model_{choice.source}", code=spaced(choice.code)), record)
+    if not runs:
+        return
+    with st.expander(t("runs_title", n=len(runs)), icon="📊", expanded=len(runs) > 1):
+        options = list(runs)
+        # What is kept is the runs taken off the charts: a run that finishes later is on them.
+        hidden = set(state.kept("compare_hidden", []))
+        widget_key = "compare_runs_" + "_".join(map(str, options))
+
+        def changed() -> None:
+            state.keep("compare_hidden", sorted(set(options) - set(st.session_state[widget_key])))
+
+        st.session_state[widget_key] = [n for n in options if n not in hidden]
+        chosen = st.multiselect(
+            t("runs_choose"), options, format_func=lambda n: runs[n][0], key=widget_key, on_change=changed
+        )
+        if not chosen:
+            st.info(t("runs_none"), icon="📊")
+            return
+        names, records = [runs[n][0] for n in chosen], [runs[n][1] for n in chosen]
+        labels = {
+            "loss_title": t_plain("runs_loss_title"),
+            "accuracy_title": t_plain("runs_accuracy_title"),
+            "step": t_plain("curve_step"),
+            "loss": t_plain("runs_loss_axis"),
+            "accuracy": t_plain("metric_accuracy"),
+            "train": t_plain("runs_train_loss", n=SMOOTH_SPAN),
+            "valid": t_plain("metric_valid_loss"),
+        }
+        loss_chart, accuracy_chart = compare_charts(*compare_data(records, names, labels), labels)
+        left, right = st.columns(2)
+        left.altair_chart(loss_chart, width="stretch")
+        right.altair_chart(accuracy_chart, width="stretch")
+        differ = differing(records)
+        metrics = [
+            ("metric_accuracy", "valid_accuracy", "{:.1%}"),
+            ("metric_valid_loss", "valid_loss", "{:.4f}"),
+            ("metric_steps", "steps", "{}"),
+            ("metric_seconds", "train_seconds", "{:.1f} s"),
+        ]
+        rows = {
+            t_plain(key): [pattern.format(r.metrics[name]) if name in r.metrics else "—" for r in records]
+            for key, name, pattern in metrics
+        }
+        for name in differ:
+            label = t_plain(f"hp_{name}") if has(f"hp_{name}") else name
+            rows[label] = [str(r.settings.get(name, "—")) for r in records]
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=names)
+        st.table(table)
+        if len(records) > 1:
+            st.caption(t("runs_differ", n=len(differ)) if differ else t("runs_same"))
+        else:
+            st.caption(t("runs_one"))
+
+
+compare_runs()
 
 
 # ---- the current model's positions, and a word-order test (folded: the page stays short on a phone) -----

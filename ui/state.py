@@ -25,8 +25,9 @@ import streamlit as st
 
 from model import checkpoint
 from model.checkpoint import Checkpoint
-from model.config import PRESETS
+from model.config import PRESETS, to_dict
 from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
+from model.history import RunRecord
 from model.session import TrainingRun
 from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
 from model.share import ModelStore, Shared, ShareError, normalise_code
@@ -317,9 +318,32 @@ def run_just_ended(active: bool) -> bool:
     return was_active and not active
 
 
+RUNS_KEPT = 5  # a session's last runs, to compare
+
+
+def _remember_run(view) -> None:
+    """Keep a finished run's settings, curves and figures (as its checkpoint records them), the last RUNS_KEPT."""
+    runs = st.session_state.get("past_runs", [])
+    if view.checkpoint is None or any(started == view.started_at for started, _, _ in runs):
+        return
+    record = RunRecord.from_meta("", view.checkpoint.meta, to_dict(view.checkpoint.model.cfg))
+    if record is None:
+        return
+    number = st.session_state.get("runs_counted", 0) + 1
+    st.session_state["runs_counted"] = number
+    st.session_state["past_runs"] = [*runs, (view.started_at, number, record)][-RUNS_KEPT:]
+
+
+def past_runs() -> list[tuple[int, RunRecord]]:
+    """This session's last runs, oldest first: (its number in the session, the run)."""
+    return [(number, record) for _, number, record in st.session_state.get("past_runs", [])]
+
+
 def adopt_finished_run() -> None:
     """A finished run's model becomes the session's model, and stays so when the next run starts."""
     view = current_run().view()
+    if not view.active:
+        _remember_run(view)
     chosen: ModelChoice | None = st.session_state.get("model")
     if view.checkpoint is not None and not view.active and (chosen is None or chosen.since < view.started_at):
         st.session_state["model"] = ModelChoice(view.checkpoint, "trained", view.started_at)
