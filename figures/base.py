@@ -157,3 +157,39 @@ def for_projector(fig: go.Figure, scale: float = 1.3) -> go.Figure:
     if isinstance(layout.get("height"), (int, float)):
         layout["height"] = round(layout["height"] * scale)
     return figure(spec.get("data", []), layout, spec.get("frames") or None)
+
+
+def figure_csv(fig: go.Figure) -> str:
+    """The numbers a figure draws, as CSV: a heatmap as its matrix (row labels down the side, column labels
+    across the top), any other trace as one row a point (x, y and its hover text). Traces are separated by a
+    line naming them. Labels are the figure's own (distinct zero-width spaces removed)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+
+    def clean(value):
+        return str(value).replace("\u200b", "") if isinstance(value, str) else value
+
+    for n, trace in enumerate(fig.data):
+        if n:
+            writer.writerow([])
+        writer.writerow([f"# {trace.type} {n + 1}" + (f": {clean(trace.name)}" if trace.name else "")])
+        if trace.type == "heatmap" and trace.z is not None:
+            z = np.asarray(trace.z, dtype=float)
+            columns = list(trace.x) if trace.x is not None else list(range(z.shape[1]))
+            rows = list(trace.y) if trace.y is not None else list(range(z.shape[0]))
+            writer.writerow(["", *map(clean, columns)])
+            for label, row in zip(rows, z.tolist()):
+                writer.writerow([clean(label), *("" if np.isnan(v) else repr(v) for v in row)])
+            continue
+        x = list(trace.x) if trace.x is not None else []
+        y = list(trace.y) if trace.y is not None else []
+        text = trace.hovertext if getattr(trace, "hovertext", None) is not None else None
+        text = list(text) if isinstance(text, (list, tuple)) else None
+        writer.writerow(["x", "y", *(["text"] if text else [])])
+        for i in range(max(len(x), len(y))):
+            row = [clean(x[i]) if i < len(x) else "", clean(y[i]) if i < len(y) else ""]
+            writer.writerow(row + ([clean(text[i]) if i < len(text) else ""] if text else []))
+    return out.getvalue()

@@ -576,3 +576,35 @@ def test_presenter_mode_moves_step_by_step_with_the_arrow_keys(page, server):
     box.press("ArrowLeft")
     page.wait_for_timeout(800)
     assert "step=3" in page.url
+
+
+def test_a_figure_exports_as_png_and_svg_at_projector_width_and_as_csv(browser, server):
+    """Plotly's own export in the browser: a PNG 1920 pixels wide, an SVG of the same width, and the
+    numbers the figure draws as CSV, for a slide."""
+    import re
+    import struct
+
+    context = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True)
+    page = context.new_page()
+    open_page(page, server, "attention")
+    box = page.locator("[class*='st-key-figure_probabilities_figure']")
+    box.locator(".js-plotly-plot").wait_for(timeout=60_000)
+    saved = {}
+    for label, suffix in (("⬇ PNG", "png"), ("⬇ SVG", "svg"), ("⬇ CSV", "csv")):
+        with page.expect_download(timeout=60_000) as download:
+            box.get_by_role("button", name=label).click()
+        path = ARTIFACTS / f"export-probabilities.{suffix}"
+        download.value.save_as(path)
+        saved[suffix] = path.read_bytes()
+    png = saved["png"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert width == 1920 and 300 < height < 2000
+    svg = saved["svg"].decode()
+    assert svg.startswith("<svg") and 'width="1920"' in svg and "positive" in svg
+    csv = saved["csv"].decode().splitlines()
+    assert csv[0].startswith("# bar") and csv[1] == "x,y"
+    probabilities = [float(row.split(",")[0]) for row in csv[2:4]]
+    assert sum(probabilities) == pytest.approx(1.0, abs=1e-6)
+    assert re.search(r"^0\.\d+,negative$", csv[2]) and re.search(r"^0\.\d+,positive$", csv[3])
+    context.close()

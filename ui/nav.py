@@ -60,6 +60,7 @@ def begin_page(view: str | None = None) -> None:
         sidebar()
     from ui.widgets import link_notes_ui, presenter_ui, share_notes_ui
 
+    st.session_state["_figures_this_run"] = 0  # show_figure numbers the page's unnamed figures from here
     state.start_session()
     state.adopt_finished_run()
     state.open_view_from_address(view)

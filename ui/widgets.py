@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from figures import token_bars
-from figures.base import for_projector
+from figures.base import figure_csv, for_projector
 from model.checkpoint import Checkpoint, CheckpointError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence, most_attended
@@ -249,11 +249,57 @@ def show_chart(where, chart, key: str | None = None) -> None:
     where.vega_lite_chart(chart.to_dict(validate=False), width="stretch", key=key)
 
 
+# Under every figure: PNG and SVG scaled to a projector's width, drawn by Plotly's own export in the browser
+# (Plotly.downloadImage: nothing to install on the server), and the numbers behind it as CSV. One click
+# handler a page, installed once; a button finds its figure in the container around both.
+EXPORT_WIDTH = 1920
+EXPORT_SCRIPT = """<script>
+if (!window.classroomExport) {
+  window.classroomExport = true;
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-export]");
+    if (!button || !window.Plotly) return;
+    const gd = button.closest("[class*='st-key-figure_']")?.querySelector(".js-plotly-plot");
+    if (!gd || !gd._fullLayout) return;
+    // as drawn on the page, scaled up to the projector's width: the labels grow with the figure
+    const width = gd._fullLayout.width, height = gd._fullLayout.height, scale = EXPORT_WIDTH / width;
+    const options = {format: button.dataset.export, width, height, scale, filename: button.dataset.name};
+    window.Plotly.downloadImage(gd, options);
+  });
+}
+</script>""".replace("EXPORT_WIDTH", str(EXPORT_WIDTH))
+EXPORT_BUTTONS = (
+    "<div style='display:flex;gap:0.4rem'>"
+    "<button data-export='png' data-name='{name}' class='classroom-export' title='{png_help}'>⬇ PNG</button>"
+    "<button data-export='svg' data-name='{name}' class='classroom-export' title='{svg_help}'>⬇ SVG</button>"
+    "</div><style>.classroom-export {{ border: none; background: none; color: inherit; opacity: 0.7;"
+    " font-size: 0.85rem; cursor: pointer; padding: 0.1rem 0.3rem; }} .classroom-export:hover {{ opacity: 1; }}</style>"
+)
+
+
 def show_figure(where, figure, key: str | None = None) -> None:
-    """Show a Plotly figure from figures/ with the classroom's toolbar (in presenter mode, larger)."""
+    """Show a Plotly figure from figures/ with the classroom's toolbar (in presenter mode, larger), and its
+    exports: PNG and SVG at a projector's width, and its numbers as CSV."""
     if state.presenting():
         figure = for_projector(figure)
-    where.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
+    count = st.session_state.get("_figures_this_run", 0) + 1
+    st.session_state["_figures_this_run"] = count
+    name = key or f"figure_{count}"  # numbered in the page's order: the same name from one run to the next
+    box = where.container(key=f"figure_{name}")
+    box.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
+    with box.container(horizontal=True, gap="small", vertical_alignment="center"):
+        help_text = {"png_help": t_plain("export_png_help"), "svg_help": t_plain("export_svg_help")}
+        st.html(EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, **help_text), unsafe_allow_javascript=True)
+        st.download_button(
+            "⬇ CSV",
+            data=lambda: figure_csv(figure),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            type="tertiary",
+            on_click="ignore",
+            key=f"csv_{name}",
+            help=t_plain("export_csv_help"),
+        )
 
 
 # Presenter mode: no sidebar or header; on a wide screen type a quarter larger (Streamlit sizes its text
