@@ -332,3 +332,30 @@ def most_attended(weights_row: torch.Tensor, tolerance: float = 1e-6) -> list[in
     right answers to "which word does this query look at most?"."""
     row = weights_row.detach().float().cpu()
     return [int(i) for i in torch.nonzero(row >= row.max() - tolerance).flatten()]
+
+
+def steps_record(result: Inspection, steps: HeadSteps, ffn: FeedForwardSteps, layer: int, head: int, query: int):
+    """Every matrix Step by step shows for one head and query, as plain lists for one JSON file (a masked
+    -inf is written as null: JSON has no infinity)."""
+    from dataclasses import fields
+
+    def finite(value):
+        if isinstance(value, list):
+            return [finite(v) for v in value]
+        return value if math.isfinite(value) else None
+
+    def plain(value):
+        return finite(value.detach().cpu().double().tolist()) if isinstance(value, torch.Tensor) else value
+
+    record = {
+        "sentence": result.sentence,
+        "tokens": list(result.tokens),
+        "layer": layer,
+        "head": head,
+        "query": query,
+        "prediction": result.prediction,
+        "probabilities": dict(zip(result.label_names, map(float, result.probabilities))),
+    }
+    record["attention"] = {f.name: plain(getattr(steps, f.name)) for f in fields(steps)}
+    record["feed_forward"] = {f.name: plain(getattr(ffn, f.name)) for f in fields(ffn)}
+    return record

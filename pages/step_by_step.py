@@ -1,11 +1,13 @@
 """Step by step: softmax(QKᵀ/√d_k)·V for one head and one query token, then the block's feed-forward half,
 with the model's real numbers; one section at a time (model/sections.py lists them, in order) or all."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from figures import heatmap, token_bars
-from model.inspect import dot_product, feed_forward_steps, head_steps, padded_row, what_if_weights
+from model.inspect import dot_product, feed_forward_steps, head_steps, padded_row, steps_record, what_if_weights
 from model.sections import ALL, SECTIONS
 from ui.i18n import activation_tex, t, t_plain
 from ui.nav import begin_page
@@ -40,6 +42,16 @@ head = choose(c2, t("head"), head_titles(cfg.n_heads), "steps_head", 0)
 query = choose(c3, t("query_token"), token_names, "steps_query", 0)
 s = head_steps(result, ckpt.model, layer, head, query)
 f = feed_forward_steps(result, layer)
+st.download_button(
+    t("export_steps_json"),
+    data=lambda: json.dumps(steps_record(result, s, f, layer, head, query), ensure_ascii=False, allow_nan=False),
+    file_name=f"step-by-step-layer{layer}-head{head}-query{query}.json",
+    mime="application/json",
+    type="tertiary",
+    icon="⬇️",
+    on_click="ignore",
+    help=t("export_steps_json_help"),
+)
 dims = [f"{i}" for i in range(cfg.d_model)]
 dh = [f"{i}" for i in range(s.d_k)]
 # The key is chosen in the scores section, and framed there and in the sections after it. It starts at the

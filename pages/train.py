@@ -11,10 +11,12 @@ import time
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from figures import (
     SMOOTH_SPAN,
     UPDATE_RATIO_REFERENCE,
+    attention_heads,
     compare_charts,
     compare_data,
     confusion_matrix,
@@ -27,6 +29,7 @@ from figures import (
     schedule_data,
     training_curves,
 )
+from figures.report import curves_figure, run_report
 from model import checkpoint
 from model.config import to_dict
 from model.data import SMALL_TRAIN_ROWS
@@ -240,6 +243,70 @@ def share_with_the_class(pressed: bool, since: float) -> None:
     st.code(state.shared_link(shared["code"]), language=None)
 
 
+def curves_csv(view) -> str:
+    """The run's curves, a row a step: its batch's training loss, and the validation figures where it was evaluated."""
+    steps = pd.DataFrame(
+        [(r.step, r.epoch, r.loss, r.lr) for r in view.steps], columns=["step", "epoch", "train_loss", "lr"]
+    )
+    evals = pd.DataFrame(
+        [(r.step, r.valid_loss, r.valid_accuracy) for r in view.evals], columns=["step", "valid_loss", "valid_accuracy"]
+    )
+    return steps.merge(evals, on="step", how="outer").sort_values("step").to_csv(index=False)
+
+
+def run_report_html(view) -> str:
+    """One HTML file of the run (settings, figures, curves, confusion matrix, the probe sentences' attention)
+    that opens with no network: for a teacher's records or a slide."""
+    ckpt, done = view.checkpoint, view.done
+    meta = ckpt.meta
+    shown = class_names(ckpt.label_names)
+    baseline = (meta.get("baseline") or {}).get("valid_accuracy")
+    results = {
+        t_plain("metric_accuracy"): f"{done.valid_accuracy:.1%}",
+        t_plain("metric_baseline"): "—" if baseline is None else f"{baseline:.1%}",
+        t_plain("metric_valid_loss"): f"{done.valid_loss:.4f}",
+        t_plain("metric_steps"): str(done.steps),
+        t_plain("metric_seconds"): f"{done.train_seconds:.1f} s",
+    }
+    settings = {**to_dict(ckpt.model.cfg), **(meta.get("training") or {})}
+    settings = {t_plain(f"hp_{k}") if has(f"hp_{k}") else k: str(v) for k, v in settings.items()}
+    sections = [
+        (t_plain("results_title"), pd.DataFrame({"": list(results.values())}, index=list(results))),
+        (t_plain("settings_title"), pd.DataFrame({"": list(settings.values())}, index=list(settings))),
+    ]
+    history = meta.get("history") or {}
+    labels = {
+        "step": t_plain("curve_step"),
+        "loss": t_plain("runs_loss_axis"),
+        "accuracy": t_plain("metric_accuracy"),
+        "train": t_plain("runs_train_loss", n=SMOOTH_SPAN),
+        "valid": t_plain("metric_valid_loss"),
+    }
+    sections.append(
+        (t_plain("runs_loss_title"), curves_figure(history.get("steps", []), history.get("evals", []), labels))
+    )
+    predicted = view.predictions or []
+    if view.valid is not None and len(predicted) == len(view.valid):
+        titles = {"predicted": t_plain("predicted"), "true": t_plain("true_label")}
+        names = list(shown.values())
+        sections.append((t_plain("confusion_title"), confusion_matrix(names, view.valid.labels, predicted, titles)))
+    if view.snapshots:
+        last = view.snapshots[-1]
+        heads = [t_plain("head_n", n=h) for h in range(ckpt.model.cfg.n_heads)]
+        axes = dict(query_title=t_plain("query_axis"), key_title=t_plain("key_token"))
+        for sentence, tokens, weights in zip(last.sentences, last.tokens, last.weights):
+            figure = attention_heads(torch.tensor(weights[-1]), tokens, heads, **axes)
+            heading = t_plain("report_probe_attention", sentence=sentence, layer=len(weights) - 1)
+            sections.append((heading, figure))
+    subtitle = t_plain(
+        "report_subtitle",
+        date=time.strftime("%Y-%m-%d %H:%M"),
+        dataset=str((meta.get("dataset") or {}).get("description", "")),
+        device=device_name(done.device),
+    )
+    return run_report(t_plain("report_title"), subtitle, sections, lang())
+
+
 # ---- results: computed by the worker when the run ended ----------------------------------------
 view = run.view()
 if view.checkpoint is not None and not view.active:
@@ -269,6 +336,24 @@ if view.checkpoint is not None and not view.active:
                 icon="💾",
             )
             share = st.button(t("share_button"), icon="📣", help=t("share_help"))
+            st.download_button(
+                t("export_report"),
+                data=lambda: run_report_html(view).encode("utf-8"),
+                file_name="training-run-report.html",
+                mime="text/html",
+                icon="📄",
+                on_click="ignore",
+                help=t("export_report_help"),
+            )
+            st.download_button(
+                t("export_curves_csv"),
+                data=lambda: curves_csv(view),
+                file_name="training-curves.csv",
+                mime="text/csv",
+                icon="📈",
+                on_click="ignore",
+                help=t("export_curves_csv_help"),
+            )
         share_with_the_class(share, view.started_at)
     ckpt = view.checkpoint
     predicted = view.predictions or []

@@ -498,7 +498,7 @@ def test_a_model_shared_with_the_class_opens_by_link_and_by_code_with_the_same_n
     the same attention; a code that is not one is named as such and the model stays."""
     import re
 
-    teacher = browser.new_context(viewport={"width": 1400, "height": 2200}).new_page()
+    teacher = browser.new_context(viewport={"width": 1400, "height": 2200}, accept_downloads=True).new_page()
     teacher.goto(f"{server}/train?preset=tiny&epochs=1")
     teacher.wait_for_selector("h1", timeout=60_000)
     wait_idle(teacher)
@@ -511,6 +511,29 @@ def test_a_model_shared_with_the_class_opens_by_link_and_by_code_with_the_same_n
     wait_idle(teacher)
     code = re.search(r"model=([A-Z0-9]{6})", teacher.locator("[data-testid='stCode']").first.inner_text()).group(1)
     teacher.screenshot(path=str(ARTIFACTS / "en-train-shared.png"), full_page=True)
+    # the run's report, one HTML file, opens with no network: its figures drawn by the plotly.js it carries
+    with teacher.expect_download(timeout=120_000) as download:
+        teacher.get_by_role("button", name="Report (HTML)").click()
+    report = ARTIFACTS / "training-run-report.html"
+    download.value.save_as(report)
+    with teacher.expect_download(timeout=60_000) as download:
+        teacher.get_by_role("button", name="Curves (CSV)").click()
+    curves = download.value.path().read_text().splitlines()
+    assert curves[0] == "step,epoch,train_loss,lr,valid_loss,valid_accuracy" and len(curves) > 10
+    offline = browser.new_context(viewport={"width": 1200, "height": 2000}, offline=True)
+    requests: list[str] = []
+    reader = offline.new_page()
+    reader.on("request", lambda request: requests.append(request.url))
+    reader.goto(report.as_uri())
+    reader.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=60_000)
+    text = reader.inner_text("body")
+    metric = teacher.locator("[data-testid='stMetric']").filter(has_text="Validation accuracy").first
+    accuracy = metric.locator("[data-testid='stMetricValue']").inner_text()
+    assert "Transformer Classroom: a training run" in text and accuracy in text
+    assert "“I love this movie!”: the heads of layer" in text  # the probe sentences' attention
+    assert all(url.startswith("file://") for url in requests), requests
+    reader.screenshot(path=str(ARTIFACTS / "en-training-run-report.png"), full_page=True)
+    offline.close()
     teacher.get_by_role("link", name="Attention").first.click()
     teacher.get_by_role("heading", name="Attention", exact=False).first.wait_for(timeout=60_000)
     attention = _figure_numbers(teacher)

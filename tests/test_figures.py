@@ -608,6 +608,7 @@ def test_every_figure_built_unchecked_is_the_figure_plotly_would_check(monkeypat
     import figures.base
     from bench.pages import page_figures
     from figures import attention_history, projection_figure
+    from figures.report import curves_figure
     from model.checkpoint import ASSETS_CHECKPOINT, load
 
     ckpt = load(ASSETS_CHECKPOINT)
@@ -622,6 +623,7 @@ def test_every_figure_built_unchecked_is_the_figure_plotly_would_check(monkeypat
         built = every_page() + [
             attention_history([(0, w, ("step 0",)), (5, w, ("step 5",))], list("abcde"), history_labels),
             projection_figure([frame, frame], [0, 1, 0, 1], ["n", "p"], list("wxyz"), [], "t", PROJECTION_WORDS),
+            curves_figure([(1, 0.7), (2, 0.6)], [(2, 0.65, 0.5)], dict.fromkeys(REPORT_LABELS, "x")),
         ]
         return [json.loads(pio.to_json(fig, validate=False)) for fig in built if isinstance(fig, go.Figure)]
 
@@ -629,10 +631,27 @@ def test_every_figure_built_unchecked_is_the_figure_plotly_would_check(monkeypat
     unchecked = every_figure()
     monkeypatch.setattr(figures.base, "VALIDATE", True)
     checked = every_figure()
-    assert len(checked) == len(unchecked) >= 40
+    assert len(checked) == len(unchecked) >= 41
     different = [i for i, (a, b) in enumerate(zip(checked, unchecked)) if a != b]
     assert not different, [(checked[i]["layout"].get("title"), i) for i in different]
     with pytest.raises(ValueError):  # checked, a misspelt property does not pass
         figures.base.figure([dict(type="heatmap", zz=[[1]])], {})
     monkeypatch.setattr(figures.base, "VALIDATE", False)
     figures.base.figure([dict(type="heatmap", zz=[[1]])], {})  # unchecked, it would
+
+
+REPORT_LABELS = ("step", "loss", "accuracy", "train", "valid")
+
+
+def test_a_run_report_is_one_offline_file_with_its_figures_tables_and_escaped_text():
+    import pandas as pd
+
+    from figures.report import curves_figure, run_report
+
+    curves = curves_figure([(1, 0.7), (2, 0.6)], [(2, 0.65, 0.5)], dict(zip(REPORT_LABELS, REPORT_LABELS)))
+    assert [trace.y[-1] for trace in curves.data] == [0.6, 0.65, 0.5]  # the run's own numbers
+    table = pd.DataFrame({"v": ["<b>"]}, index=["lr"])
+    page = run_report("Run <1>", "today", [("Curves", curves), ("Settings", table), ("Note", "a<b")])
+    assert "<script src=" not in page and page.count("Plotly.newPlot") == 1  # plotly.js inline, once
+    assert "Run &lt;1&gt;" in page and "&lt;b&gt;" in page and "a&lt;b" in page  # typed text stays text
+    assert page.count("<h2>") == 3 and "<table" in page
