@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import re
 from collections.abc import Sequence
 
 import altair as alt
@@ -340,3 +341,29 @@ def compare_charts(loss: pd.DataFrame, accuracy: pd.DataFrame, labels: dict[str,
         .properties(height=280)
     )
     return loss_chart, accuracy_chart
+
+
+# ---- a Vega-Lite chart as an image, drawn on the server by vl-convert (no browser) ---------------------
+EXPORT_WIDTH = 1920  # pixels: a projector's width (as the Plotly figures' export)
+
+
+def chart_image(spec: dict, rows: pd.DataFrame | None, fmt: str, width: int = 900) -> bytes:
+    """The chart ``spec`` (Vega-Lite, with its data or drawn from ``rows``) as a PNG scaled to EXPORT_WIDTH
+    pixels wide, or as an SVG ``width`` wide. The page's charts stretch to their column; here they get a
+    fixed width, and a height in proportion when they have none."""
+    import json
+
+    import vl_convert
+
+    spec = copy.deepcopy(spec)
+    if rows is not None:
+        spec["data"] = {"values": json.loads(rows.to_json(orient="records"))}
+    spec["width"] = width
+    spec.setdefault("height", round(width * 0.45))
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"fmt must be png or svg, not {fmt!r}")
+    svg = vl_convert.vegalite_to_svg(spec)
+    if fmt == "svg":
+        return svg.encode("utf-8")
+    drawn = float(re.search(r'width="([0-9.]+)"', svg).group(1))  # the plot and its axes' labels
+    return vl_convert.vegalite_to_png(spec, scale=EXPORT_WIDTH / drawn)

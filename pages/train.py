@@ -41,7 +41,7 @@ from ui import state
 from ui.i18n import class_names, dataset_name, device_name, has, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
-from ui.widgets import preset_ui, setting_ui, show_figure, spaced, start_training_ui
+from ui.widgets import chart_exports, preset_ui, setting_ui, show_figure, spaced, start_training_ui
 
 begin_page()
 st.title(t("train_title"))
@@ -171,6 +171,9 @@ def live() -> None:
         left_chart, right_chart = st.columns(2)
         left_chart.vega_lite_chart(loss_rows, loss_spec, width="stretch", key="loss_curve")
         right_chart.vega_lite_chart(accuracy_rows, accuracy_spec, width="stretch", key="accuracy_curve")
+        if not view.active:  # the finished curves, for a slide
+            chart_exports(left_chart, loss_spec, loss_rows, "loss-curve")
+            chart_exports(right_chart, accuracy_spec, accuracy_rows, "accuracy-curve")
         with st.container(horizontal=True):
             st.metric(t("metric_status"), t(f"status_{view.status}"))
             st.metric(t("metric_loss"), loss_text(last.loss))
@@ -422,6 +425,8 @@ def compare_runs() -> None:
         left, right = st.columns(2)
         left.altair_chart(loss_chart, width="stretch")
         right.altair_chart(accuracy_chart, width="stretch")
+        chart_exports(left, loss_chart.to_dict(), None, "compared-loss")
+        chart_exports(right, accuracy_chart.to_dict(), None, "compared-accuracy")
         differ = differing(records)
         metrics = [
             ("metric_accuracy", "valid_accuracy", "{:.1%}"),

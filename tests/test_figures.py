@@ -655,3 +655,18 @@ def test_a_run_report_is_one_offline_file_with_its_figures_tables_and_escaped_te
     assert "<script src=" not in page and page.count("Plotly.newPlot") == 1  # plotly.js inline, once
     assert "Run &lt;1&gt;" in page and "&lt;b&gt;" in page and "a&lt;b" in page  # typed text stays text
     assert page.count("<h2>") == 3 and "<table" in page
+
+
+def test_a_vega_lite_chart_becomes_a_png_1920_pixels_wide_and_an_svg_on_the_server():
+    import struct
+
+    from figures.training import EXPORT_WIDTH, chart_image, training_curves
+
+    labels = {**CURVE_LABELS, "loss_title": "损失"}
+    loss_spec, _ = training_curves(labels)
+    rows, _ = curve_data([(i, 1 / i) for i in range(1, 60)], [(30, 0.5, 0.7), (59, 0.4, 0.8)], labels)
+    png = chart_image(loss_spec, rows, "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24])[0] == EXPORT_WIDTH
+    svg = chart_image(loss_spec, rows, "svg").decode()
+    assert svg.startswith("<svg") and "损失" in svg  # the chart's own title, in the page's language
+    assert loss_spec.get("data") is None  # the page's spec is left as it was

@@ -10,6 +10,7 @@ import torch
 
 from figures import token_bars
 from figures.base import figure_csv, for_projector
+from figures.training import chart_image
 from model.checkpoint import Checkpoint, CheckpointError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence, most_attended
@@ -503,3 +504,31 @@ def guess_attention_ui(result: Inspection, layer: int, head: int, query: int) ->
     row = token_bars(weights.tolist(), tokens, title, t_plain("weight"))
     show_figure(st, row, key=f"row_{zlib.crc32(question.encode())}")
     return True
+
+
+def chart_exports(where, spec: dict, rows, name: str) -> None:
+    """Under a Vega-Lite chart: PNG (1920 pixels wide) and SVG drawn on the server by vl-convert, and its rows
+    as CSV; each made only when its button is pressed."""
+    with where.container(horizontal=True, gap="small"):
+        for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+            st.download_button(
+                f"⬇ {fmt.upper()}",
+                data=lambda fmt=fmt: chart_image(spec, rows, fmt),
+                file_name=f"{name}.{fmt}",
+                mime=mime,
+                type="tertiary",
+                on_click="ignore",
+                key=f"{fmt}_{name}",
+                help=t_plain(f"export_{fmt}_help"),
+            )
+        if rows is not None:
+            st.download_button(
+                "⬇ CSV",
+                data=lambda: rows.to_csv(index=False),
+                file_name=f"{name}.csv",
+                mime="text/csv",
+                type="tertiary",
+                on_click="ignore",
+                key=f"csv_{name}",
+                help=t_plain("export_csv_help"),
+            )
