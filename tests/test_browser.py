@@ -631,3 +631,23 @@ def test_a_figure_exports_as_png_and_svg_at_projector_width_and_as_csv(browser, 
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-6)
     assert re.search(r"^0\.\d+,negative$", csv[2]) and re.search(r"^0\.\d+,positive$", csv[3])
     context.close()
+
+
+def test_a_student_predicts_then_the_page_reveals(page, server):
+    """Predict first on Attention: no prediction or heatmap until the student has guessed the class and the
+    word a query looks at most; then each answer, the query's row and the score."""
+    open_page(page, server, "attention")
+    page.get_by_text("Predict first").click()
+    page.get_by_text("What will the model say about this sentence?").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stMain'] .js-plotly-plot").count() == 0
+    page.get_by_role("radiogroup").last.get_by_text("negative").click()  # the bundled model says positive
+    page.get_by_text("You guessed negative").wait_for(timeout=30_000)
+    page.get_by_text("which word does “i” look at most?").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.get_by_role("radiogroup").last.get_by_text("4: movie").click()
+    page.locator("text=/Right: it gives|You picked/").first.wait_for(timeout=30_000)
+    page.get_by_text("Your guesses this session:").wait_for(timeout=30_000)
+    wait_idle(page)
+    page.locator("[data-testid='stMain'] .js-plotly-plot").nth(2).wait_for(timeout=30_000)  # the heads, revealed
+    page.screenshot(path=str(ARTIFACTS / "en-attention-predict-first.png"), full_page=True)

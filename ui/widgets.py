@@ -290,7 +290,8 @@ def show_figure(where, figure, key: str | None = None) -> None:
     box.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
     with box.container(horizontal=True, gap="small", vertical_alignment="center"):
         help_text = {"png_help": t_plain("export_png_help"), "svg_help": t_plain("export_svg_help")}
-        st.html(EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, **help_text), unsafe_allow_javascript=True)
+        buttons = EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, **help_text)
+        st.html(buttons, width="content", unsafe_allow_javascript=True)
         st.download_button(
             "⬇ CSV",
             data=lambda: figure_csv(figure),
