@@ -371,6 +371,8 @@ def pooled_vectors(model: TransformerClassifier, data: EncodedSet, rows: Sequenc
     rows = torch.as_tensor(list(rows), dtype=torch.long)
     pooled = torch.empty(len(rows), model.cfg.d_model)
     predicted = torch.empty(len(rows), dtype=torch.long)
+    if not len(rows):  # (torch splits an empty tensor into one empty batch, which has no length to pad to)
+        return pooled, predicted
     order = torch.argsort(data.lengths[rows])  # sorted by length: little padding
     with evaluating(model):
         for part in order.split(batch_size):

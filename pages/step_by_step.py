@@ -11,8 +11,9 @@ from model.inspect import dot_product, feed_forward_steps, head_steps, padded_ro
 from model.sections import ALL, SECTIONS
 from ui.i18n import activation_tex, t, t_plain
 from ui.nav import begin_page
-from ui.state import bind, keep, kept, presenting
+from ui.state import answer, bind, keep, kept, presenting
 from ui.widgets import (
+    attention_question,
     choose,
     exercise_switch_ui,
     guess_attention_ui,
@@ -282,6 +283,9 @@ DRAW = {section.key: globals()[f"{section.key}_section"] for section in SECTIONS
 
 if presenting():
     neighbours_ui(titles, shown, "steps", where="top")
+# Predict first: from the scores on, every section shows which key this query favours, so each waits for the guess
+asks_from = [section.key for section in SECTIONS].index("scores")
+unanswered = exercise and answer(attention_question(result, layer, head, query)) is None
 part = None
 for number, section in enumerate(SECTIONS, 1):
     if shown not in (ALL, section.key):
@@ -291,9 +295,11 @@ for number, section in enumerate(SECTIONS, 1):
     part = section.part
     with st.container(key=f"section_{section.key}"):  # a CSS class, st-key-section_<key>, to scroll to
         st.markdown(f"### {number}. {t(section.title_key)}")
-        # Predict first: the scores are where this query's favourite key first shows; they wait for the guess
-        if exercise and section.key == "scores" and not guess_attention_ui(result, layer, head, query):
+        if unanswered and number - 1 >= asks_from:
+            guess_attention_ui(result, layer, head, query)  # the question, in place of the section
             break
+        if exercise and section.key == "scores":
+            guess_attention_ui(result, layer, head, query)  # answered: right or wrong, and the row
         DRAW[section.key]()
 if shown != ALL:
     neighbours_ui(titles, shown, "steps")

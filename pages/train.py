@@ -230,7 +230,8 @@ def share_with_the_class(pressed: bool, since: float) -> None:
     """The run's model under a class code: the code to read aloud, and the link that opens it."""
     from ui.errors import error_text
 
-    if pressed:
+    already = state.kept("shared_by_me")
+    if pressed and not (already and already["since"] == since):  # one code a model: pressed again, the same code
         try:
             state.share_run_model()
         except (ShareError, checkpoint.CheckpointError) as exc:
@@ -456,7 +457,8 @@ compare_runs()
 def positions_and_word_order() -> None:
     choice = state.current_model()
     ckpt, cfg = choice.checkpoint, choice.checkpoint.model.cfg
-    accuracy = ckpt.meta.get("metrics", {}).get("valid_accuracy")
+    metrics = ckpt.meta.get("metrics")
+    accuracy = metrics.get("valid_accuracy") if isinstance(metrics, dict) else None
     source = "model_source_bundled_short" if choice.source == "bundled" else f"model_source_{choice.source}"
     st.markdown(t("positions_intro"))
     st.caption(t(source, accuracy="—" if accuracy is None else f"{accuracy:.1%}", code=spaced(choice.code)))

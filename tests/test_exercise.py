@@ -90,3 +90,16 @@ def test_step_by_step_asks_before_the_scores_and_an_answer_counts_on_both_pages(
     at.selectbox(key="exercise_query").set_value(2).run()
     assert any("You picked" in w.value for w in at.warning)
     assert any(c.value == "Your guesses this session: 1 of 2 right." for c in at.caption)
+
+
+def test_every_step_from_the_scores_on_waits_for_the_guess():
+    """Step 8 (the softmax weights) shows the answer as plainly as step 4: opened first, it asks too."""
+    at = new_app()
+    at.query_params.update({"layer": "0", "head": "1", "query": "2", "step": "8"})
+    at.switch_page("pages/step_by_step.py")
+    at.run()
+    at.toggle(key="exercise").set_value(True).run()
+    assert any("which word does “love” look at most?" in m.value for m in at.markdown)
+    assert not at.get("plotly_chart")  # no weights yet
+    at.selectbox(key="steps_section").set_value("x").run()  # step 1 tells nothing: it is shown
+    assert at.get("plotly_chart") and not any("look at most" in m.value for m in at.markdown)

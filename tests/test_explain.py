@@ -258,6 +258,12 @@ def test_an_empty_sentence_is_a_clear_error(ckpt):
 # ---- sentence vectors --------------------------------------------------------------------------
 
 
+def test_no_sentences_give_no_vectors(ckpt):
+    """(An uploaded or shared model has no probe sentences: an empty list once crashed the Why page.)"""
+    vectors, predicted = pooled_vectors(ckpt.model, ckpt.tokenizer, [])
+    assert vectors.shape == (0, ckpt.model.cfg.d_model) and predicted.shape == (0,)
+
+
 def test_pooled_vectors_and_their_projection(ckpt):
     vectors, predicted = pooled_vectors(ckpt.model, ckpt.tokenizer, SENTENCES)
     ids, mask, _ = ckpt.tokenizer.batch(SENTENCES, ckpt.model.cfg.max_len)

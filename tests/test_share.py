@@ -197,6 +197,9 @@ def test_a_model_shared_from_train_opens_by_its_link_in_another_session_with_the
     assert any(f"{code[:3]} {code[3:]}" in s.value and "kept until" in s.value for s in at.success)
     assert any(f"/predict?model={code}" in c.value for c in at.code)  # the link to give the class
     assert model_store().open(code).label_names == run.view().checkpoint.label_names
+    kept = model_store().count()
+    press_share(at)  # pressed again: the same code on the board, no second copy in the store
+    assert at.session_state["_kept"]["shared_by_me"]["code"] == code and model_store().count() == kept
     # a student: a new session opened from the link
     student = new_app()
     student.query_params["model"] = code
@@ -217,6 +220,7 @@ def test_a_bad_unknown_or_expired_code_in_a_link_says_so_and_the_bundled_model_s
     expired = model_store().share(archive, now=0.0).code
     cases = (
         ("en", "NOPE!!", "is not a class code"),
+        ("en", "NOPE!!", "The page shows the bundled model"),
         ("en", "ZZZZZZ", "no model is shared under the code ZZZZZZ"),
         ("zh", expired, "已经过期"),
     )

@@ -197,3 +197,23 @@ def test_a_model_trained_in_this_session_shows_its_sentence_vectors_snapshot_by_
     assert [len(x) for x, _ in typed] == [1, 1, 1]
     assert len({(float(x[0]), float(y[0])) for x, y in typed}) == 3  # each frame's model places it anew
     assert any("One frame per training snapshot (3, from step 0 to step 8)" in m.value for m in at.markdown)
+
+
+def test_an_uploaded_or_shared_model_shows_its_sentence_vectors():
+    """A model that is neither the bundled one nor this session's run has no probe sentences: the projection
+    of the validation sentences and the typed sentence, with no ◆ (it once raised on the empty probe list)."""
+    import time
+
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+    from ui.state import ModelChoice
+
+    for source, code in (("uploaded", ""), ("shared", "ABC234")):
+        at = new_app()
+        at.session_state["model"] = ModelChoice(load(ASSETS_CHECKPOINT), source, time.time(), code)
+        open_page(at, PAGE)
+        section(at, "vectors")
+        assert not at.exception, at.exception
+        spec = plotly(at, "projection_figure")
+        points = {trace.get("name"): len(_array(trace.get("x", []))) for trace in spec["data"][:4]}
+        assert points["negative"] > 0 and points["positive"] > 0  # the validation sentences
+        assert points["probe sentences"] == 0 and points["your sentence"] == 1  # ★, no ◆

@@ -42,7 +42,7 @@ def class_code_ui() -> None:
     """In the sidebar: type the code a teacher read out, and every page shows the model shared under it."""
     from ui.errors import error_text
 
-    with st.sidebar.form("class_code", border=False, enter_to_submit=True):
+    with st.sidebar.form("class_code", border=False, enter_to_submit=True, clear_on_submit=True):
         code = st.text_input(
             t("class_code_label"), max_chars=12, placeholder="ABC234", help=t("class_code_help"), key="class_code"
         )
@@ -70,8 +70,8 @@ def share_notes_ui() -> None:
     kind, value = note
     if kind == "opened":
         st.success(t("class_code_opened", code=spaced(value)), icon="🔑")
-    else:
-        st.error(t("class_code_failed", error=error_text(value)), icon="🚫")
+    else:  # a link's code: the student had no model of their own before it
+        st.error(t("class_code_failed_link", error=error_text(value)), icon="🚫")
 
 
 def link_notes_ui(ignored: list[tuple[str, str, str]]) -> None:
@@ -117,13 +117,16 @@ def model_banner() -> Checkpoint:
     """Say which model the page shows, and return it; before any training, offer a quick training."""
     choice = state.current_model()
     ckpt = choice.checkpoint
-    acc = ckpt.meta.get("metrics", {}).get("valid_accuracy")
+    metrics = ckpt.meta.get("metrics")
+    acc = metrics.get("valid_accuracy") if isinstance(metrics, dict) else None
     accuracy = f"{acc:.1%}" if acc is not None else "—"
     described = t(f"model_source_{choice.source}", accuracy=accuracy, code=spaced(choice.code))
-    if state.current_run().active:  # the bundled model's text invites a quick training: not while one runs
+    if state.presenting() and choice.source == "bundled":  # a projector shows the lesson, not the offer
+        st.caption(t("model_source_bundled_short", accuracy=accuracy))
+    elif state.current_run().active:  # the bundled model's text invites a quick training: not while one runs
         shown = t("model_source_bundled_short", accuracy=accuracy) if choice.source == "bundled" else described
         st.info(shown + " " + t("model_while_training"), icon="⏳")
-    elif choice.source == "bundled" and not state.presenting():  # a projector shows the lesson, not the offer
+    elif choice.source == "bundled":
         col_text, col_button = st.columns([4, 1], vertical_alignment="center")
         col_text.info(described, icon="📦")
         if col_button.button(t("quick_train"), help=t("quick_train_help"), width="stretch"):
@@ -479,13 +482,18 @@ def guess_class_ui(result: Inspection) -> bool:
     return True
 
 
+def attention_question(result: Inspection, layer: int, head: int, query: int) -> str:
+    """Names the question "which word does this query look at most?" for this model, sentence, head and query."""
+    return f"attention|{state.model_id()}|{result.sentence}|{layer}|{head}|{query}"
+
+
 def guess_attention_ui(result: Inspection, layer: int, head: int, query: int) -> bool:
     """Before a head's weights: which word does the query look at most? True once answered; the answer is
     then shown with the query's row of weights."""
     tokens = result.tokens
     weights = result.trace.layers[layer].attention.weights[0, head, query]  # (T,) this query's row
     right = most_attended(weights)
-    question = f"attention|{state.model_id()}|{result.sentence}|{layer}|{head}|{query}"
+    question = attention_question(result, layer, head, query)
     given = state.answer(question)
     names = [f"{i}: {token}" for i, token in enumerate(tokens)]
     if given is None:
