@@ -19,7 +19,7 @@ from model.settings import BY_NAME, Setting
 from model.share import ShareError
 from model.tokenizer import WordReading
 from ui import state
-from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, class_names, device_name, has, t, t_plain
+from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, class_names, device_name, has, md, t, t_plain
 
 # Plotly's toolbar (zoom, pan, download) sits over a figure's top right corner, and on a touch
 # screen it is always shown: every figure keeps a band at its top clear for it (figures/base.py,
@@ -295,16 +295,7 @@ def show_figure(where, figure, key: str | None = None) -> None:
         help_text = {"png_help": t_plain("export_png_help"), "svg_help": t_plain("export_svg_help")}
         buttons = EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, **help_text)
         st.html(buttons, width="content", unsafe_allow_javascript=True)
-        st.download_button(
-            "⬇ CSV",
-            data=lambda: figure_csv(figure),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            type="tertiary",
-            on_click="ignore",
-            key=f"csv_{name}",
-            help=t_plain("export_csv_help"),
-        )
+        csv_download(name, lambda: figure_csv(figure))
 
 
 # Presenter mode: no sidebar or header; on a wide screen type a quarter larger (Streamlit sizes its text
@@ -447,7 +438,8 @@ def _guessed(question: str, widget_key: str, right: list) -> None:
 
 def _guess(question: str, options: list, format_func, right: list, label: str) -> None:
     """The student's pick among ``options`` (or, in presenter mode, the class votes and the teacher reveals)."""
-    if state.presenting():
+    if state.presenting():  # the choices in large type, for the class to vote on
+        st.markdown("#### " + " · ".join(md(str(format_func(option))) for option in options))
         st.caption(t("exercise_vote"))
         st.button(
             t("exercise_reveal"),
@@ -531,13 +523,18 @@ def chart_exports(where, spec: dict, rows, name: str) -> None:
                 help=t_plain(f"export_{fmt}_help"),
             )
         if rows is not None:
-            st.download_button(
-                "⬇ CSV",
-                data=lambda: rows.to_csv(index=False),
-                file_name=f"{name}.csv",
-                mime="text/csv",
-                type="tertiary",
-                on_click="ignore",
-                key=f"csv_{name}",
-                help=t_plain("export_csv_help"),
-            )
+            csv_download(name, lambda: rows.to_csv(index=False))
+
+
+def csv_download(name: str, make) -> None:
+    """A small "⬇ CSV" button whose table ``make()`` writes only when it is pressed."""
+    st.download_button(
+        "⬇ CSV",
+        data=make,
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        type="tertiary",
+        on_click="ignore",
+        key=f"csv_{name}",
+        help=t_plain("export_csv_help"),
+    )
