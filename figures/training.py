@@ -316,16 +316,17 @@ def compare_data(records: Sequence, names: Sequence[str], labels: dict[str, str]
 
 
 def compare_charts(loss: pd.DataFrame, accuracy: pd.DataFrame, labels: dict[str, str]) -> tuple[alt.Chart, alt.Chart]:
-    """Every compared run's loss (training, smoothed: solid; validation: dashed) and validation accuracy
-    against the step, one colour a run. ``labels``: "loss_title", "accuracy_title", "step", "loss",
-    "accuracy", "train", "valid" (translated)."""
+    """Every compared run's loss (training, smoothed: solid; validation: dashed, as "loss_title" should say)
+    and validation accuracy against the step, one colour a run. ``labels``: "loss_title", "accuracy_title",
+    "step", "loss", "accuracy", "train", "valid" (translated)."""
     step = alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1))
-    legend = alt.Legend(orient="top", labelLimit=260)
+    # Legends under the charts, one entry a line: side by side they ran off a phone's width
+    legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=260)
     run = alt.Color("run:N", title=None, legend=legend, scale=alt.Scale(range=PALETTE))
     part = alt.StrokeDash(
         "part:N",
         title=None,
-        legend=alt.Legend(orient="top"),
+        legend=None,  # the title says which is which: two legends side by side ran off a phone's width
         scale=alt.Scale(domain=[labels["train"], labels["valid"]], range=[[1, 0], [6, 3]]),
     )
     loss_chart = (

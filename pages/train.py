@@ -414,7 +414,7 @@ def compare_runs() -> None:
             return
         names, records = [runs[n][0] for n in chosen], [runs[n][1] for n in chosen]
         labels = {
-            "loss_title": t_plain("runs_loss_title"),
+            "loss_title": t_plain("runs_loss_chart_title", n=SMOOTH_SPAN),
             "accuracy_title": t_plain("runs_accuracy_title"),
             "step": t_plain("curve_step"),
             "loss": t_plain("runs_loss_axis"),
