@@ -651,3 +651,36 @@ def test_a_student_predicts_then_the_page_reveals(page, server):
     wait_idle(page)
     page.locator("[data-testid='stMain'] .js-plotly-plot").nth(2).wait_for(timeout=30_000)  # the heads, revealed
     page.screenshot(path=str(ARTIFACTS / "en-attention-predict-first.png"), full_page=True)
+
+
+def test_two_runs_are_compared_and_a_view_link_names_what_it_ignored(browser, server):
+    """Compare runs after two trainings with different epochs; a Step by step link opens its view and names
+    the values the model does not have."""
+    page = browser.new_context(viewport={"width": 1400, "height": 2200}).new_page()
+    page.goto(f"{server}/step_by_step?sentence=the+food+was+not+good&layer=1&head=9&query=3&step=99")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    page.get_by_text("Ignored from the link").wait_for(timeout=30_000)
+    warning = page.locator("[data-testid='stAlert']").filter(has_text="Ignored from the link").inner_text()
+    assert "head = 9" in warning and "step = 99" in warning and "layer" not in warning.split(":", 1)[1]
+    assert "layer=1" in page.url and "query=3" in page.url and "head=9" not in page.url
+    page.goto(f"{server}/train?preset=tiny&epochs=1")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    page.wait_for_timeout(3000)
+    for epochs in ("1", "2"):
+        epochs_box = page.get_by_role("spinbutton", name="Epochs")
+        epochs_box.fill(epochs)
+        epochs_box.press("Enter")
+        wait_idle(page)
+        page.get_by_role("button", name="▶ Start").click()
+        page.wait_for_timeout(3000)
+        page.get_by_role("button", name="Share with the class").wait_for(timeout=300_000)
+        wait_idle(page)
+        page.wait_for_timeout(2000)
+    page.get_by_text("Compare runs (2)").wait_for(timeout=30_000)
+    table = page.locator("[data-testid='stTable']").last.inner_text()
+    assert "Run 1" in table and "Run 2" in table and "Epochs" in table
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 4  # the run's curves and the two compared
+    page.screenshot(path=str(ARTIFACTS / "en-train-compare-runs.png"), full_page=True)
+    page.context.close()
