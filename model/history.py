@@ -59,14 +59,13 @@ def _points(rows: Any, width: int) -> list[tuple]:
 class RunRecord:
     """One run to set beside others."""
 
-    name: str
     settings: dict[str, Any]  # the model's and the training's settings, by name
     steps: list[tuple[int, float]] = field(default_factory=list)  # (step, smoothed training loss)
     evals: list[tuple[int, float, float]] = field(default_factory=list)  # (step, valid_loss, valid_accuracy)
     metrics: dict[str, Any] = field(default_factory=dict)  # valid_accuracy, valid_loss, steps, train_seconds
 
     @classmethod
-    def from_meta(cls, name: str, meta: Mapping[str, Any], model_settings: Mapping[str, Any]) -> RunRecord | None:
+    def from_meta(cls, meta: Mapping[str, Any], model_settings: Mapping[str, Any]) -> RunRecord | None:
         """The run a checkpoint records (``Checkpoint.meta`` and its model's config); None when it records
         no curves (a checkpoint from before they were kept, or made elsewhere)."""
         history = meta.get("history")
@@ -82,12 +81,18 @@ class RunRecord:
             settings["dataset"] = str(dataset["description"])
         metrics = meta.get("metrics") if isinstance(meta.get("metrics"), Mapping) else {}
         return cls(
-            name,
             settings,
             [(int(s), float(v)) for s, v in steps],
             [(int(s), float(lo), float(a)) for s, lo, a in evals],
             dict(metrics),
         )
+
+    @classmethod
+    def from_checkpoint(cls, ckpt) -> RunRecord | None:
+        """The run a checkpoint (model.checkpoint.Checkpoint) records, by its record and its model's settings."""
+        from .config import to_dict
+
+        return cls.from_meta(ckpt.meta, to_dict(ckpt.model.cfg))
 
 
 # Settings that differ from run to run without being a choice of the experiment.

@@ -391,7 +391,7 @@ def compare_runs() -> None:
     choice = state.current_model()
     if choice.source in ("uploaded", "shared"):  # its checkpoint carries the run that made it
         ckpt = choice.checkpoint
-        record = RunRecord.from_meta("", ckpt.meta, to_dict(ckpt.model.cfg))
+        record = RunRecord.from_checkpoint(ckpt)
         if record is not None:
             runs[0] = (t_plain(f"runs_model_{choice.source}", code=spaced(choice.code)), record)
     if not runs:

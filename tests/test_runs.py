@@ -36,14 +36,14 @@ def test_a_checkpoints_record_of_any_shape_gives_a_run_or_none_and_never_raises(
         "dataset": {"description": "sentiment_en"},
         "metrics": {"valid_accuracy": 0.5},
     }
-    record = RunRecord.from_meta("a", good, model)
+    record = RunRecord.from_meta(good, model)
     assert record.steps == [(1, 0.7), (2, 0.6)] and record.evals == [(2, 0.65, 0.5)]
     assert record.settings == {"d_model": 64, "n_heads": 4, "lr": 0.003, "device": "cpu", "dataset": "sentiment_en"}
     for meta in ({}, {"history": "x"}, {"history": {"steps": [["a", 1]], "evals": [[1, float("nan"), 0.5]]}}):
-        assert RunRecord.from_meta("b", meta, model) is None
-    odd = RunRecord.from_meta("c", {"history": {"steps": [[1, 0.5], [2]], "evals": []}, "training": [1]}, model)
+        assert RunRecord.from_meta(meta, model) is None
+    odd = RunRecord.from_meta({"history": {"steps": [[1, 0.5], [2]], "evals": []}, "training": [1]}, model)
     assert odd.steps == [(1, 0.5)] and odd.settings == model
-    other = RunRecord.from_meta("d", {**good, "training": {"lr": 0.01, "device": "cuda"}}, model)
+    other = RunRecord.from_meta({**good, "training": {"lr": 0.01, "device": "cuda"}}, model)
     assert differing([record, other]) == ["lr"]  # the device is where it ran, not a choice of the experiment
 
 
@@ -74,7 +74,7 @@ def test_two_runs_on_the_train_page_are_compared_and_the_curves_travel_in_the_ch
     assert history["evals"][-1][2] == pytest.approx(run.view().evals[-1].valid_accuracy, abs=1e-6)
     assert history["steps"][-1][0] == run.view().steps[-1].step
     loaded = checkpoint.from_zip(run.view().archive, tempfile.mkdtemp())
-    assert RunRecord.from_meta("", loaded.meta, {}).evals[-1][2] == pytest.approx(accuracy, abs=1e-6)
+    assert RunRecord.from_meta(loaded.meta, {}).evals[-1][2] == pytest.approx(accuracy, abs=1e-6)
     at.session_state["model"] = ModelChoice(loaded, "uploaded", time.time())
     at.run()
     assert any(e.label == "Compare runs (3)" for e in at.expander)

@@ -25,7 +25,7 @@ import streamlit as st
 
 from model import checkpoint
 from model.checkpoint import Checkpoint
-from model.config import PRESETS, to_dict
+from model.config import PRESETS
 from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
 from model.history import RunRecord
 from model.session import TrainingRun
@@ -156,10 +156,6 @@ def set_presenting(on: bool) -> None:
 
 
 # ---- predict, then reveal: a student's guesses before a figure is shown, and the session's score -------
-def exercising() -> bool:
-    return bool(kept("exercise", False))
-
-
 def model_id() -> str:
     """Names the model in use, for a question asked about it."""
     choice = current_model()
@@ -326,7 +322,7 @@ def _remember_run(view) -> None:
     runs = st.session_state.get("past_runs", [])
     if view.checkpoint is None or any(started == view.started_at for started, _, _ in runs):
         return
-    record = RunRecord.from_meta("", view.checkpoint.meta, to_dict(view.checkpoint.model.cfg))
+    record = RunRecord.from_checkpoint(view.checkpoint)
     if record is None:
         return
     number = st.session_state.get("runs_counted", 0) + 1
