@@ -579,7 +579,8 @@ def test_presenter_mode_moves_step_by_step_with_the_arrow_keys(page, server):
     page.goto(f"{server}/step_by_step?mode=present&step=4")
     page.wait_for_selector("h1", timeout=60_000)
     wait_idle(page)
-    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    # hidden by the presenter's style sheet, which the browser may draw a moment after the title
+    page.locator("[data-testid='stSidebar']").wait_for(state="hidden", timeout=30_000)
     page.get_by_text("Step 4 of 16").wait_for(timeout=30_000)
     page.wait_for_function("() => window.classroomArrowKeys", timeout=30_000)  # the page's keys are installed
     page.mouse.click(700, 5)  # the page, not a box, has the keyboard

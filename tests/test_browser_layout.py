@@ -41,6 +41,10 @@ FIGURES_JS = """() => {
 SHOWN_HEAD_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.offsetParent)
     .map(p => p.data[0].type === 'heatmap' && JSON.stringify(p.data[0].z)).filter(Boolean)[0]"""
 
+# Whether at least n visible figures draw a heatmap.
+HEATMAPS_SHOWN_JS = """n => [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(p => p.offsetParent && (p.data || []).some(d => d.type === 'heatmap')).length >= n"""
+
 
 def wait_idle(page, timeout=60_000):
     """Until Streamlit has run the script and drawn what it sent (no status, nothing stale)."""
@@ -135,6 +139,7 @@ def test_a_phone_shows_one_head_at_a_time_wide_enough_to_read(browser, server):
         after = page.evaluate(SHOWN_HEAD_JS)
         assert after != before  # another head's weights
     with opened(browser, server, "predict", PHONE) as page:
+        page.wait_for_function(HEATMAPS_SHOWN_JS, arg=2, timeout=30_000)  # Plotly draws them one by one
         heads = [f for f in figures(page) if "heatmap" in f["traces"]]
         assert [f["traces"] for f in heads] == [["heatmap"]] * 2  # one head of each sentence
         assert all(f["box"][2] - f["box"][0] > 300 for f in heads), [f["box"] for f in heads]
