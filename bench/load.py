@@ -2,6 +2,7 @@
 
     python -m bench.load [--sessions 20] [--seconds 60] [--think 0]
     python -m bench.load --watch-training    # what an open Train page costs the training run
+    python -m bench.load --trainers 30 --ray # 30 students train the tiny preset at once, on a local Ray cluster
 
 Starts `streamlit run app.py` on a free loopback port, then drives N concurrent sessions over
 Streamlit's own websocket protocol (as a browser tab does, without the cost of N browsers on
@@ -12,17 +13,29 @@ default preset on the Train page meanwhile, its tab open and refreshing; its spe
 load is compared with the same run on the same server before the load. Bounded in sessions and
 seconds; talks only to 127.0.0.1. Prints the errors (target: none), the latency percentiles and
 the training speed; the last line is one JSON object.
+
+With ``--trainers N`` the students first retype alone (the reference), then again while N more
+sessions open ``/train?preset=tiny`` and press Start together, each keeping its tab open until
+its run has finished; with ``--ray`` the server sends the runs to a Ray head started on
+127.0.0.1 for the test (model/cluster.py), else it trains them itself (at most 4 at once).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
+import secrets
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import within  # noqa: E402
-from bench.serve import peak_rss_mb, serving  # noqa: E402
+from bench.serve import free_port, peak_rss_mb, serving  # noqa: E402
 from figures import safe  # noqa: E402
 from model.checkpoint import ASSETS_CHECKPOINT, load  # noqa: E402
 
@@ -76,20 +89,22 @@ class Stats:
     updates: int = 0
     steps_per_second: float | None = None  # the training session's: the last speed its page showed
     training_finished: bool = False
+    runs_finished: int = 0  # --trainers: runs that ended "finished"
+    run_seconds: list[float] = field(default_factory=list)  # --trainers: Start to finished, each run
 
 
 class Session:
     """One browser tab's worth of the protocol: rerun requests out, deltas in."""
 
-    def __init__(self, ws):
-        self.ws = ws
+    def __init__(self, ws, query: str = "lang=en"):
+        self.ws, self.query = ws, query
         self.pages: dict[str, str] = {}  # url path -> page script hash
         self.fragments: set[str] = set()  # ids of the fragments the pages drew
 
     async def rerun(self, page: str = "", widgets: list[WidgetState] = (), fragment: str = "") -> list:
         """One run of ``page`` (or, with ``fragment``, the timed refresh a tab sends for it)."""
         msg = BackMsg()
-        msg.rerun_script.query_string = "lang=en"
+        msg.rerun_script.query_string = self.query
         msg.rerun_script.page_script_hash = self.pages.get(page, "")
         msg.rerun_script.widget_states.widgets.extend(widgets)
         if fragment:
@@ -186,6 +201,28 @@ async def trainer(url: str, deadline: float, stats: Stats) -> None:
                 return
 
 
+async def class_trainer(url: str, stats: Stats, index: int, limit: float) -> None:
+    """A student who trains the tiny preset (the link /train?preset=tiny), presses Start with the
+    class and keeps the tab open, refreshing as a browser does, until the run has finished."""
+    async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
+        session = Session(ws, query="lang=en&preset=tiny")
+        elements, live = await start_training(session)
+        t0 = time.time()
+        while not _problems(elements) and time.time() - t0 < limit:
+            await asyncio.sleep(1.0)  # the Train page's run_every
+            elements = await session.rerun("train", fragment=live)
+            status = _metric(elements, "Status")
+            if status == "finished":
+                stats.runs_finished += 1
+                stats.run_seconds.append(time.time() - t0)
+                return
+            if status in ("failed", "diverged", "stopped"):
+                stats.errors.append(f"trainer {index}: the run ended {status}")
+                return
+        problems = _problems(elements) or [f"not finished after {limit:.0f} s"]
+        stats.errors += [f"trainer {index}: {problem}" for problem in problems]
+
+
 def _metric(elements, label: str) -> str | None:
     return next((e.metric.body for e in elements if e.WhichOneof("type") == "metric" and e.metric.label == label), None)
 
@@ -241,6 +278,95 @@ async def drive(
     return students, training
 
 
+async def drive_class(
+    url: str, sessions: int, trainers: int, seconds: float, think: float, limit: float
+) -> tuple[Stats, Stats]:
+    """``sessions`` students retype for ``seconds`` while ``trainers`` others press Start together
+    and wait for their runs (up to ``limit`` seconds each)."""
+    students, training = Stats(), Stats()
+    deadline = time.time() + seconds
+    tasks = [class_trainer(url, training, i, limit) for i in range(trainers)]
+    tasks += [student(url, deadline, students, seed, think) for seed in range(sessions)]
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=max(seconds, limit) + 120)
+    for r in results:
+        if isinstance(r, BaseException):
+            training.errors.append(f"{type(r).__name__}: {r}")
+    return students, training
+
+
+@contextlib.contextmanager
+def ray_head(cpus: int) -> Iterator[dict[str, str]]:
+    """A Ray head on 127.0.0.1 for the block (``ray start --block``, stopped at the end), with a token of
+    its own; yields the environment that lets the app reach it (CLASSROOM_RAY_ADDRESS and the token)."""
+    port = free_port()
+    env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block"]
+    command += ["--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}"]
+    command += ["--include-dashboard=false", "--disable-usage-stats"]
+    head = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        env["CLASSROOM_RAY_ADDRESS"] = f"127.0.0.1:{port}"
+        for _ in range(120):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.5)
+        time.sleep(3)  # the head's other services come up after its port opens
+        yield env
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)  # ray start --block stops its processes on SIGTERM
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            head.wait(60)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+
+def run_class(
+    sessions: int, trainers: int, seconds: float, think: float, ray: bool, limit: float, ray_cpus: int | None = None
+) -> dict:
+    """The class: first ``sessions`` students retyping alone (the reference), then the same with
+    ``trainers`` runs started together; on a local Ray cluster of ``ray_cpus`` CPUs with ``ray``
+    (default: all cores but one, which is left to the web server), else in the server."""
+    ray_cpus = ray_cpus or max(1, (os.cpu_count() or 1) - 1)
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(ray_head(ray_cpus)) if ray else {}
+        server = stack.enter_context(serving(env))
+        alone, _ = asyncio.run(drive(server.ws_url, sessions, seconds, with_training=False, think=think))
+        students, training = asyncio.run(drive_class(server.ws_url, sessions, trainers, seconds, think, limit))
+        peak_mb = peak_rss_mb(server.pid)
+    p95_alone, p95_training = _percentile(alone.latencies, 0.95), _percentile(students.latencies, 0.95)
+    errors = alone.errors + students.errors + training.errors
+    return {
+        "sessions": sessions,
+        "trainers": trainers,
+        "ray": ray,
+        "ray_cpus": ray_cpus if ray else None,
+        "seconds": seconds,
+        "think_seconds": think,
+        "runs_finished": training.runs_finished,
+        "run_seconds_median": statistics.median(training.run_seconds) if training.run_seconds else None,
+        "run_seconds_max": max(training.run_seconds, default=None),
+        "updates_alone": alone.updates,
+        "updates_with_training": students.updates,
+        "latency_p50_alone_s": _percentile(alone.latencies, 0.5),
+        "latency_p95_alone_s": p95_alone,
+        "latency_p50_with_training_s": _percentile(students.latencies, 0.5),
+        "latency_p95_with_training_s": p95_training,
+        "p95_ratio": p95_training / p95_alone if p95_alone and p95_training else None,
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "server_peak_rss_mb": peak_mb,
+    }
+
+
 def run(
     sessions: int = 20, seconds: float = 60, with_training: bool = True, think: float = 0.0, reference: bool = True
 ) -> dict:
@@ -288,7 +414,40 @@ def main() -> None:
         action="store_true",
         help="instead: training speed with the Train page open, over nobody watching",
     )
+    parser.add_argument(
+        "--trainers",
+        type=within(int, 0, 200),
+        default=0,
+        help="instead of one trainer: this many students press Start on the tiny preset together, "
+        "after the same students have retyped alone as the reference",
+    )
+    parser.add_argument("--ray", action="store_true", help="with --trainers: runs on a local Ray cluster")
+    parser.add_argument(
+        "--ray-cpus",
+        type=within(int, 1, 1024),
+        help="with --ray: CPUs of the local head (default: all cores but one, left to the web server)",
+    )
+    parser.add_argument(
+        "--train-limit", type=within(float, 10, 7200), default=1200, help="seconds a --trainers run may take"
+    )
     args = parser.parse_args()
+    if args.trainers:
+        result = run_class(
+            args.sessions, args.trainers, args.seconds, args.think, args.ray, args.train_limit, args.ray_cpus
+        )
+        where = f"on a local Ray cluster of {result['ray_cpus']} CPUs" if args.ray else "in the server"
+        print(
+            f"{result['trainers']} runs of the tiny preset {where}: {result['runs_finished']} finished "
+            f"(median {result['run_seconds_median'] or float('nan'):.0f} s from Start, "
+            f"longest {result['run_seconds_max'] or float('nan'):.0f} s); {result['sessions']} students retyping: "
+            f"p95 {result['latency_p95_with_training_s'] or float('nan'):.2f} s against "
+            f"{result['latency_p95_alone_s'] or float('nan'):.2f} s with no training "
+            f"(ratio {result['p95_ratio'] or float('nan'):.2f}); {result['errors']} errors"
+        )
+        for error in result["first_errors"]:
+            print("  error:", error)
+        print(json.dumps(result))
+        return
     if args.watch_training:
         print(json.dumps(watch_training()))
         return

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the bag-of-words logistic regression fitted beside the Transformer",
     )
+    t.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="train on the Ray cluster at ADDRESS (host:port of its head); the checkpoint is written here",
+    )
     t.add_argument("--out", type=Path, required=True, help="the checkpoint directory to write")
 
     e = sub.add_parser("evaluate", help="accuracy of a checkpoint on a labelled file")
@@ -104,18 +109,27 @@ def _load_training_data(args) -> tuple[Dataset, Dataset, str]:
 
 def cmd_train(args) -> dict:
     model_cfg, train_cfg = configs({s.name: getattr(args, s.name) for s in SETTINGS}, args.preset)
-    pick_device(train_cfg.device)  # fail early on a missing GPU
+    if not args.ray:  # a cluster's workers have their own devices
+        pick_device(train_cfg.device)  # fail early on a missing GPU
     train_set, valid_set, description = _load_training_data(args)
     if len(valid_set) == 0:
         raise DataError("the validation part is empty: give more rows or a --valid file")
-    tokenizer, model = build_model(train_set, model_cfg, train_cfg)
+    if args.ray:  # the same run as an actor on the cluster (model/cluster.py)
+        from .cluster import RayTrainingRun
+
+        remote = RayTrainingRun(address=args.ray)
+        remote.start(train_set, valid_set, model_cfg, train_cfg, [], description)
+        records = remote.records()
+    else:
+        tokenizer, model = build_model(train_set, model_cfg, train_cfg)
+        records = train(model, tokenizer, train_set, valid_set, train_cfg)
     bar = None
     if not args.quiet:
         from tqdm import tqdm
 
         bar = tqdm(total=None, unit="step", file=sys.stderr, dynamic_ncols=True)
     done, epochs = None, []
-    for record in train(model, tokenizer, train_set, valid_set, train_cfg):
+    for record in records:
         if record.kind == "step" and bar is not None:
             if bar.total is None:
                 bar.total = record.total_steps
@@ -137,6 +151,10 @@ def cmd_train(args) -> dict:
             done = record
     if bar is not None:
         bar.close()
+    if args.ray:
+        if remote.checkpoint is None:
+            raise RuntimeError(f"the run on the cluster ended without a model: {remote.error or remote.status}")
+        model, tokenizer = remote.checkpoint.model, remote.checkpoint.tokenizer
     baseline = None if args.no_baseline else baseline_metrics(train_set, valid_set)
     if baseline is not None and bar is not None:
         print(

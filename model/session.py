@@ -49,6 +49,10 @@ _slots = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
 _THREADS = torch.get_num_threads()
 
 
+# The statuses of a run that is still on (a run on a Ray cluster may also be "queued": model/cluster.py).
+ACTIVE = ("queued", "preparing", "training", "paused")
+
+
 class ServerBusy(RuntimeError):
     """Too many runs are training on this server right now."""
 
@@ -57,7 +61,7 @@ class ServerBusy(RuntimeError):
 class RunView:
     """A consistent copy of a run's state for one page render."""
 
-    status: str  # idle, preparing, training, paused, done, stopped, diverged, failed
+    status: str  # idle, queued, preparing, training, paused, done, stopped, diverged, failed
     steps: list[StepRecord]
     evals: list[EvalRecord]
     snapshots: list[SnapshotRecord]
@@ -70,10 +74,11 @@ class RunView:
     valid: Dataset | None = None  # the validation set it was trained against (the page's data may change since)
     epochs: list[EpochRecord] = field(default_factory=list)  # the loss per epoch (a stopped run's last is partial)
     diagnostics: list[DiagnosticRecord] = field(default_factory=list)  # gradient norms and update sizes by part
+    queue_position: int | None = None  # while queued on a cluster: 1 for the next run to start
 
     @property
     def active(self) -> bool:
-        return self.status in ("preparing", "training", "paused")
+        return self.status in ACTIVE
 
     @property
     def seconds_left(self) -> float | None:
@@ -88,6 +93,13 @@ class RunView:
         if last.step <= ref.step or last.elapsed <= ref.elapsed:
             return None
         return (last.elapsed - ref.elapsed) / (last.step - ref.step) * max(0, last.total_steps - last.step)
+
+
+def new_run():
+    """A run for a new session: on the Ray cluster when one is named (model/cluster.py), else a thread here."""
+    from .cluster import RayTrainingRun, cluster_address
+
+    return RayTrainingRun() if cluster_address() else TrainingRun()
 
 
 def _abandon_after() -> float:
@@ -180,7 +192,7 @@ class TrainingRun:
 
     @property
     def active(self) -> bool:
-        return self.status in ("preparing", "training", "paused")
+        return self.status in ACTIVE
 
     @property
     def thread_alive(self) -> bool:

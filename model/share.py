@@ -142,6 +142,11 @@ class ModelStore:
 
     def open(self, code: str, device: str | torch.device = "cpu", now: float | None = None) -> Checkpoint:
         """The model shared under ``code`` (typed in any case, with spaces or dashes)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            return checkpoint.from_zip(self.fetch(code, now), tmp, device)
+
+    def fetch(self, code: str, now: float | None = None) -> bytes:
+        """The checkpoint zip shared under ``code``, as it was stored (``open`` reads it)."""
         now = time.time() if now is None else now
         code = normalise_code(code)
         db = self._connect()
@@ -154,5 +159,4 @@ class ModelStore:
         expires, archive = row
         if expires <= now or archive is None:
             raise ShareError("expired_code", code=code, days=round(self.limits.keep_seconds / 86400))
-        with tempfile.TemporaryDirectory() as tmp:
-            return checkpoint.from_zip(archive, tmp, device)
+        return archive

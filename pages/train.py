@@ -41,7 +41,7 @@ from ui import state
 from ui.i18n import class_names, dataset_name, device_name, has, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
-from ui.widgets import chart_exports, preset_ui, setting_ui, show_figure, spaced, start_training_ui
+from ui.widgets import chart_exports, preset_ui, queue_position_text, setting_ui, show_figure, spaced, start_training_ui
 
 begin_page()
 st.title(t("train_title"))
@@ -150,7 +150,9 @@ def live() -> None:
         st.info(t("train_idle"), icon="🏁")
         return
     last = view.steps[-1] if view.steps else None
-    if view.status == "preparing" or last is None:
+    if view.status == "queued":
+        st.info(t("train_queued", position=queue_position_text(view)), icon="⏳")
+    elif view.status == "preparing" or last is None:
         st.progress(0.0, text=t("train_preparing"))
     else:
         fraction = min(1.0, last.step / max(1, last.total_steps))

@@ -117,3 +117,42 @@ def test_settings_survive_a_visit_to_another_page():
     at.run()
     assert at.session_state["hp_n_layers"] == 4 and at.session_state["hp_lr"] == 0.01
     assert at.select_slider(key="hp_n_layers").value == 4
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_run_waiting_for_the_cluster_says_its_place_in_the_queue(lang):
+    """On a Ray cluster a run may wait for a place (model/cluster.py): the Train page and the sidebar say
+    where it is, in the page's language, and Stop is offered."""
+    import time
+
+    from model.session import TrainingRun
+
+    class Queued(TrainingRun):  # what RayTrainingRun.view() returns while the cluster is full
+        def view(self):
+            view = super().view()
+            view.queue_position = 3
+            return view
+
+    at = new_app(lang)
+    at.run()
+    at.session_state["run"] = Queued(status="queued", started_at=time.time())
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = {"en": "number 3 in the queue", "zh": "队列中第 3 位"}[lang]
+    assert any(expected in i.value for i in at.info), [i.value for i in at.info]
+    assert any(expected in m.value for m in at.sidebar.markdown), [m.value for m in at.sidebar.markdown]
+    stop = next(b for b in at.button if b.label in ("⏹ Stop", "⏹ 停止"))
+    assert not stop.disabled
+
+
+def test_a_cluster_that_cannot_be_reached_is_said_on_the_page_and_the_settings_stay(monkeypatch):
+    monkeypatch.setenv("CLASSROOM_RAY_ADDRESS", "127.0.0.1:1")  # nothing listens there
+    at = train_page(new_app(), hp_dropout=0.3)
+    settings = dict(at.session_state["_kept"]["settings"])
+    click(at, "▶ Start")
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [e.value.replace("\\", "") for e in at.error]  # the address as the page shows it (unescaped)
+    assert any("training cluster cannot take this run" in e and "127.0.0.1:1" in e for e in shown), shown
+    assert at.session_state["run"].status == "idle"
+    assert at.session_state["_kept"]["settings"] == settings and settings["dropout"] == 0.3

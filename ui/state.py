@@ -25,10 +25,11 @@ import streamlit as st
 
 from model import checkpoint
 from model.checkpoint import Checkpoint
+from model.cluster import ClusterModelStore, cluster_address
 from model.config import PRESETS
 from model.data import BuiltinDataset, Dataset, builtin_names, load_builtin
 from model.history import RunRecord
-from model.session import TrainingRun
+from model.session import TrainingRun, new_run
 from model.settings import BY_NAME, DEFAULT_PRESET, configs, preset_values
 from model.share import ModelStore, Shared, ShareError, normalise_code
 from model.tokenizer import Coverage, Tokenizer
@@ -289,7 +290,9 @@ class DataChoice:
 
 
 def current_run() -> TrainingRun:
-    return st.session_state.setdefault("run", TrainingRun())
+    if "run" not in st.session_state:
+        st.session_state["run"] = new_run()
+    return st.session_state["run"]
 
 
 def current_data() -> DataChoice:
@@ -357,7 +360,10 @@ def set_model(ckpt: Checkpoint, source: str) -> None:
 
 # ---- a model shared with the class under a code (model/share.py) ----------------------------------
 def model_store() -> ModelStore:
-    """The server's store of shared models: CLASSROOM_STORE names its SQLite file (default .store/ here)."""
+    """The store of shared models: on the Ray cluster when one is named (every app replica reads the
+    same one; model/cluster.py), else this server's SQLite file, CLASSROOM_STORE (default .store/ here)."""
+    if cluster_address():
+        return ClusterModelStore()
     return ModelStore(os.environ.get("CLASSROOM_STORE") or ROOT / ".store" / "shared-models.sqlite3")
 
 

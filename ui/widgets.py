@@ -12,6 +12,7 @@ from figures import token_bars
 from figures.base import figure_csv, for_projector
 from figures.training import chart_image
 from model.checkpoint import Checkpoint, CheckpointError
+from model.cluster import ClusterError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence, most_attended
 from model.session import ServerBusy
@@ -99,6 +100,7 @@ def run_status_ui() -> None:
             return
         last = view.steps[-1] if view.steps else None
         where = {"step": last.step if last else 0, "total": last.total_steps if last else 0}
+        where["position"] = queue_position_text(view)
         with st.container(border=True):
             if view.active:
                 st.markdown(t(f"run_status_{view.status}", **where))
@@ -110,6 +112,13 @@ def run_status_ui() -> None:
 
     with st.sidebar:
         status()
+
+
+def queue_position_text(view) -> str:
+    """Where a run waiting for the cluster is in the class's queue, in words."""
+    if view.queue_position is None:
+        return t("queue_position_unknown")
+    return t("queue_position", n=view.queue_position)
 
 
 # ---- the model a page shows ---------------------------------------------------------------------
@@ -154,6 +163,9 @@ def start_training_ui() -> bool:
         return False
     except ServerBusy:
         st.error(t("server_busy"), icon="⏳")
+        return False
+    except ClusterError as exc:  # the reason is Ray's or the network's own, in English
+        st.error(t("cluster_error", detail=str(exc)), icon="🛰️")
         return False
     return True
 
