@@ -61,7 +61,9 @@ def test_a_ray_worker_trains_on_the_gpu(monkeypatch):
     ray = pytest.importorskip("ray")
     from model.cluster import RayTrainingRun
 
-    ray.init(address="local", num_gpus=1, include_dashboard=False, namespace="transformer-classroom", log_to_driver=False)
+    ray.init(
+        address="local", num_gpus=1, include_dashboard=False, namespace="transformer-classroom", log_to_driver=False
+    )
     try:
         monkeypatch.setenv("CLASSROOM_RAY_GPUS", "1")
         run = RayTrainingRun(address="local")
