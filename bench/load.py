@@ -303,9 +303,10 @@ def ray_head(cpus: int) -> Iterator[dict[str, str]]:
     command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block"]
     command += ["--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={cpus}"]
     command += ["--include-dashboard=false", "--disable-usage-stats"]
+    outside = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "CLASSROOM_RAY_ADDRESS")}
     head = subprocess.Popen(
         command,
-        env={**os.environ, **env},
+        env={**outside, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -315,7 +316,11 @@ def ray_head(cpus: int) -> Iterator[dict[str, str]]:
         for _ in range(120):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
+            if head.poll() is not None:
+                raise RuntimeError(f"the Ray head did not start (exit status {head.returncode})")
             time.sleep(0.5)
+        else:
+            raise RuntimeError(f"the Ray head did not open port {port} within a minute")
         time.sleep(3)  # the head's other services come up after its port opens
         yield env
     finally:
@@ -444,9 +449,7 @@ def main() -> None:
             f"{result['latency_p95_alone_s'] or float('nan'):.2f} s with no training "
             f"(ratio {result['p95_ratio'] or float('nan'):.2f}); {result['errors']} errors"
         )
-        for error in result["first_errors"]:
-            print("  error:", error)
-        print(json.dumps(result))
+        _errors_and_json(result)
         return
     if args.watch_training:
         print(json.dumps(watch_training()))
@@ -465,6 +468,11 @@ def main() -> None:
             f"{result['training_steps_per_second_alone']:.1f} alone ({result['training_under_load_ratio']:.2f}), "
             f"{'finished' if result['training_finished_during_load'] else 'still running'} when the load ended"
         )
+    _errors_and_json(result)
+
+
+def _errors_and_json(result: dict) -> None:
+    """The first errors, then the result as the last line."""
     for error in result["first_errors"]:
         print("  error:", error)
     print(json.dumps(result))

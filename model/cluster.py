@@ -30,7 +30,7 @@ from typing import Any
 from . import checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import Dataset
-from .session import ACTIVE, RunView, TrainingRun, _abandon_after
+from .session import ACTIVE, RunView, TrainingRun, _abandon_after, view_of
 from .share import ModelStore, Shared, ShareError, normalise_code
 from .trainer import DoneRecord, EpochRecord, EvalRecord, StepRecord
 
@@ -292,22 +292,7 @@ class RayTrainingRun:
         with self._lock:
             if self._actor is not None and self.active:
                 self._poll()
-            return RunView(
-                self.status,
-                list(self.steps),
-                list(self.evals),
-                list(self.snapshots),
-                self.done,
-                self.error,
-                self.checkpoint,
-                self.started_at,
-                self.predictions,
-                self.archive,
-                self.valid,
-                list(self.epochs),
-                list(self.diagnostics),
-                queue_position=self.queue_position,
-            )
+            return view_of(self, queue_position=self.queue_position)
 
     def records(self, every: float = 0.5) -> Iterator[StepRecord | EvalRecord | EpochRecord | DoneRecord]:
         """The run's records as they come (for the command line), until it is over."""

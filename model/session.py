@@ -95,6 +95,26 @@ class RunView:
         return (last.elapsed - ref.elapsed) / (last.step - ref.step) * max(0, last.total_steps - last.step)
 
 
+def view_of(run, **extra) -> RunView:
+    """A copy of a run's state (a TrainingRun's, or a RayTrainingRun's), taken under its lock by the caller."""
+    return RunView(
+        run.status,
+        list(run.steps),
+        list(run.evals),
+        list(run.snapshots),
+        run.done,
+        run.error,
+        run.checkpoint,
+        run.started_at,
+        run.predictions,
+        run.archive,
+        run.valid,
+        list(run.epochs),
+        list(run.diagnostics),
+        **extra,
+    )
+
+
 def new_run():
     """A run for a new session: on the Ray cluster when one is named (model/cluster.py), else a thread here."""
     from .cluster import RayTrainingRun, cluster_address
@@ -200,21 +220,7 @@ class TrainingRun:
 
     def view(self) -> RunView:
         with self._lock:
-            return RunView(
-                self.status,
-                list(self.steps),
-                list(self.evals),
-                list(self.snapshots),
-                self.done,
-                self.error,
-                self.checkpoint,
-                self.started_at,
-                self.predictions,
-                self.archive,
-                self.valid,
-                list(self.epochs),
-                list(self.diagnostics),
-            )
+            return view_of(self)
 
     # ---- the worker thread --------------------------------------------------------------
     def _reset_records(self) -> None:

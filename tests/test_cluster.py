@@ -210,13 +210,3 @@ def test_a_model_shared_through_one_app_replica_opens_in_another(cluster, tmp_pa
     assert caught.value.code == "unknown_code"
     with pytest.raises(checkpoint.CheckpointError):
         store.share(b"PK\x03\x04 not a checkpoint")
-
-
-def test_the_load_test_trains_a_class_on_a_local_cluster_while_others_retype():
-    """`python -m bench.load --trainers N --ray`, small: a Ray head and the real server, every run finished."""
-    from bench.load import run_class
-
-    result = run_class(sessions=2, trainers=2, seconds=5, think=0.0, ray=True, limit=300)
-    assert result["errors"] == 0, result["first_errors"]
-    assert result["runs_finished"] == 2 and result["updates_alone"] > 0 and result["updates_with_training"] > 0
-    assert result["p95_ratio"] is not None and result["run_seconds_max"] >= result["run_seconds_median"] > 0
