@@ -30,7 +30,7 @@ from typing import Any
 from . import checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import Dataset
-from .session import ACTIVE, RunView, TrainingRun, _abandon_after, view_of
+from .session import ACTIVE, RunView, TrainingRun, _abandon_after, clear_records, view_of
 from .share import ModelStore, Shared, ShareError, normalise_code
 from .trainer import DoneRecord, EpochRecord, EvalRecord, StepRecord
 
@@ -232,7 +232,7 @@ class RayTrainingRun:
             raise RuntimeError("a run is already training; stop it first")
         ray = connect(self.address)
         cpus, gpus = _resources()
-        self._forget()
+        clear_records(self)
         self._run_id = uuid.uuid4().hex
         self.status, self.started_at, self.valid = "queued", time.time(), valid_set
         class_queue().enter.remote(self._run_id)
@@ -265,7 +265,7 @@ class RayTrainingRun:
         self.stop()
         self.join(timeout)
         self._end("idle")
-        self._forget()
+        clear_records(self)
         self.status = "idle"
 
     def join(self, timeout: float | None = None) -> bool:
@@ -357,11 +357,6 @@ class RayTrainingRun:
                 pass
         self._actor = self._placed = None
         self.status, self.queue_position = status, None
-
-    def _forget(self) -> None:
-        self.steps, self.evals, self.snapshots, self.epochs, self.diagnostics = [], [], [], [], []
-        self.done = self.error = self.checkpoint = self.started_at = None
-        self.predictions = self.archive = self.valid = None
 
 
 class ClassModels:

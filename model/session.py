@@ -115,6 +115,13 @@ def view_of(run, **extra) -> RunView:
     )
 
 
+def clear_records(run) -> None:
+    """Forget a run's records and results (a TrainingRun's, or a RayTrainingRun's), under the caller's lock."""
+    run.steps, run.evals, run.snapshots, run.epochs, run.diagnostics = [], [], [], [], []
+    run.done = run.error = run.checkpoint = run.started_at = None
+    run.predictions = run.archive = run.valid = None
+
+
 def new_run():
     """A run for a new session: on the Ray cluster when one is named (model/cluster.py), else a thread here."""
     from .cluster import RayTrainingRun, cluster_address
@@ -225,9 +232,7 @@ class TrainingRun:
     # ---- the worker thread --------------------------------------------------------------
     def _reset_records(self) -> None:
         with self._lock:
-            self.steps, self.evals, self.snapshots, self.epochs, self.diagnostics = [], [], [], [], []
-            self.done, self.error, self.checkpoint, self.started_at = None, None, None, None
-            self.predictions = self.archive = self.valid = None
+            clear_records(self)
 
     def _work(self, train_set, valid_set, model_cfg, train_cfg, probes, description) -> None:
         try:
