@@ -2,7 +2,7 @@
 
     streamlit run app.py
 
-This file only sets the page up, the sidebar (language, the run in progress) and the navigation;
+This file only sets the page up, the sidebar (language, class code, the run in progress) and the navigation;
 every page is a thin script in pages/, and what they share is in ui/.
 """
 
@@ -27,4 +27,6 @@ pages = [
     st.Page("pages/why.py", title=t("nav_why"), icon="💡"),
     st.Page("pages/predict.py", title=t("nav_predict"), icon="🎯"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+nav.run_status(page)
+page.run()

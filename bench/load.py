@@ -99,10 +99,32 @@ class Session:
     def __init__(self, ws, query: str = "lang=en"):
         self.ws, self.query = ws, query
         self.pages: dict[str, str] = {}  # url path -> page script hash
-        self.fragments: set[str] = set()  # ids of the fragments the pages drew
+        # The fragments the page asked to refresh on a timer (st.fragment(run_every=...)): id -> the
+        # interval and when it is next due. A browser tab keeps one timer each and reruns the
+        # fragment when it fires; a new run of the whole page starts them afresh.
+        self.timers: dict[str, float] = {}
+        self.due: dict[str, float] = {}
+
+    async def refresh(self, page: str) -> list:
+        """What an open tab does next: wait for its first fragment timer to fire and rerun that
+        fragment (the elements it drew, or the page's if it reran the whole page). A page that set no
+        timer is looked at again after a second."""
+        if not self.due:
+            await asyncio.sleep(1.0)
+            return await self.rerun(page)
+        fragment = min(self.due, key=self.due.get)
+        await asyncio.sleep(max(0.0, self.due[fragment] - time.monotonic()))
+        self.due[fragment] = time.monotonic() + self.timers[fragment]
+        return await self.rerun(page, fragment=fragment)
+
+    def _forget_timers(self) -> None:
+        self.timers.clear()
+        self.due.clear()
 
     async def rerun(self, page: str = "", widgets: list[WidgetState] = (), fragment: str = "") -> list:
         """One run of ``page`` (or, with ``fragment``, the timed refresh a tab sends for it)."""
+        if not fragment:
+            self._forget_timers()
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
         msg.rerun_script.page_script_hash = self.pages.get(page, "")
@@ -118,14 +140,20 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "navigation":
                 self.pages = {p.url_pathname: p.page_script_hash for p in fwd.navigation.app_pages}
+            elif kind == "auto_rerun":
+                self.timers[fwd.auto_rerun.fragment_id] = fwd.auto_rerun.interval
+                self.due[fwd.auto_rerun.fragment_id] = time.monotonic() + fwd.auto_rerun.interval
+            elif kind == "stop_auto_rerun":
+                for fragment_id in fwd.stop_auto_rerun.fragment_ids:
+                    self.timers.pop(fragment_id, None)
+                    self.due.pop(fragment_id, None)
             elif kind == "delta":
-                if fwd.delta.fragment_id:
-                    self.fragments.add(fwd.delta.fragment_id)
                 if fwd.delta.WhichOneof("type") == "new_element":
                     elements.append(fwd.delta.new_element)
             elif kind == "script_finished":
                 if fwd.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     elements = []  # the script restarted itself (st.rerun): wait for the run that counts
+                    self._forget_timers()  # the whole page runs again and sets its timers again
                     continue
                 return elements
 
@@ -173,14 +201,13 @@ async def student(url: str, deadline: float, stats: Stats, seed: int, think: flo
                 await asyncio.sleep(min(rng.uniform(0, 2 * think), max(0.0, deadline - time.time())))
 
 
-async def start_training(session: Session) -> tuple[list, str]:
-    """Open the Train page and press Start (the default preset): the page's elements, and the id
-    of its live fragment, which an open tab refreshes once a second."""
+async def start_training(session: Session) -> list:
+    """Open the Train page and press Start (the default preset): the page's elements; from then on
+    ``session.refresh`` keeps the tab refreshing as the page asked (its live view, once a second)."""
     await session.rerun()  # the home page; learns the page hashes
     elements = await session.rerun("train")
     start = _widget(elements, "button", "▶ Start")
-    elements = await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
-    return elements, next(iter(session.fragments))
+    return await session.rerun("train", [WidgetState(id=start.id, trigger_value=True)])
 
 
 async def trainer(url: str, deadline: float, stats: Stats) -> None:
@@ -188,11 +215,10 @@ async def trainer(url: str, deadline: float, stats: Stats) -> None:
     ``stats.steps_per_second`` is the last speed the page showed."""
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
-        elements, live = await start_training(session)
+        elements = await start_training(session)
         stats.errors += _problems(elements)
         while time.time() < deadline:
-            await asyncio.sleep(1.0)  # the Train page's run_every
-            elements = await session.rerun("train", fragment=live)
+            elements = await session.refresh("train")
             stats.errors += _problems(elements)
             speed = _metric(elements, "Steps per second")
             stats.steps_per_second = float(speed) if speed else stats.steps_per_second
@@ -206,11 +232,10 @@ async def class_trainer(url: str, stats: Stats, index: int, limit: float) -> Non
     class and keeps the tab open, refreshing as a browser does, until the run has finished."""
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws, query="lang=en&preset=tiny")
-        elements, live = await start_training(session)
+        elements = await start_training(session)
         t0 = time.time()
         while not _problems(elements) and time.time() - t0 < limit:
-            await asyncio.sleep(1.0)  # the Train page's run_every
-            elements = await session.rerun("train", fragment=live)
+            elements = await session.refresh("train")
             status = _metric(elements, "Status")
             if status == "finished":
                 stats.runs_finished += 1
@@ -235,13 +260,13 @@ async def watched_training(url: str, watch: bool, limit: float = 180) -> float:
     """
     async with websockets.connect(f"{url}/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         session = Session(ws)
-        _, live = await start_training(session)
+        await start_training(session)
         t0 = time.time()
         while time.time() - t0 < limit:
-            await asyncio.sleep(1.0)  # the Train page's run_every
             if watch:
-                elements = await session.rerun("train", fragment=live)
+                elements = await session.refresh("train")
             else:
+                await asyncio.sleep(1.0)
                 elements = await session.rerun("train") if time.time() - t0 > 30 else []
             if _metric(elements, "Status") in ("finished", None) and _metric(elements, "Steps per second"):
                 return float(_metric(elements, "Steps per second"))

@@ -45,6 +45,11 @@ TRAINING_NICENESS = 19
 RECORDS = ("steps", "evals", "snapshots", "epochs", "diagnostics")
 QUEUE_FORGETS_AFTER = 120.0  # seconds: a waiting run nobody asked about is no longer counted
 CALL_TIMEOUT = 30.0  # seconds to wait for an actor's answer before calling the run lost
+# Every open tab polls its run (the Train page once a second, the sidebar every two): the actor is
+# asked at most this often, and a tab's several polls in one moment share the answer. A queued
+# run's only news is its place in the queue, asked for less often.
+POLL_SECONDS = 0.5
+QUEUE_POLL_SECONDS = 2.0
 
 
 def cluster_address() -> str | None:
@@ -216,6 +221,8 @@ class RayTrainingRun:
     _actor: Any = None
     _placed: Any = None  # the actor's start call: done once the cluster has placed the run
     _run_id: str = ""
+    _polled: float = float("-inf")  # time.monotonic() of the last question to the cluster
+    _heard: float = float("-inf")  # and of the last heartbeat sent
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ---- control, from the page (as TrainingRun) -----------------------------------------
@@ -235,6 +242,7 @@ class RayTrainingRun:
         clear_records(self)
         self._run_id = uuid.uuid4().hex
         self.status, self.started_at, self.valid = "queued", time.time(), valid_set
+        self._polled = self._heard = float("-inf")
         class_queue().enter.remote(self._run_id)
         actor = ray.remote(RunActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=0, namespace=NAMESPACE)
         self._actor = actor.remote(self._run_id, self.abandon_after)
@@ -278,7 +286,11 @@ class RayTrainingRun:
         return True
 
     def heartbeat(self) -> None:
-        self._call("heartbeat")
+        """Someone watches the run; sent on to the actor a few times within ``abandon_after``, not every poll."""
+        now = time.monotonic()
+        if now - self._heard >= min(5.0, self.abandon_after / 4):
+            self._heard = now
+            self._call("heartbeat")
 
     @property
     def active(self) -> bool:
@@ -290,7 +302,9 @@ class RayTrainingRun:
 
     def view(self) -> RunView:
         with self._lock:
-            if self._actor is not None and self.active:
+            wait = QUEUE_POLL_SECONDS if self.status == "queued" else POLL_SECONDS
+            if self._actor is not None and self.active and time.monotonic() - self._polled >= wait:
+                self._polled = time.monotonic()
                 self._poll()
             return view_of(self, queue_position=self.queue_position)
 

@@ -137,15 +137,16 @@ def inside_the_training(view) -> None:
         epoch_tab.info(t("epochs_none"), icon="⏳")
 
 
-# Once a second. Each refresh runs on the server beside the training thread; with Streamlit's
-# post-run gc.collect off (.streamlit/config.toml) and the curve specs built once, the run keeps
-# most of its speed with this page open (`python -m bench`, train_page_watched_ratio).
-@st.fragment(run_every=1.0 if run.active else None)
+# Once a second (every few while the run waits in the cluster's queue). Each refresh runs on the
+# server beside the training thread; with Streamlit's post-run gc.collect off (.streamlit/config.toml)
+# and the curve specs built once, the run keeps most of its speed with this page open
+# (`python -m bench`, train_page_watched_ratio).
+@st.fragment(run_every=state.poll_every(1.0))
 def live() -> None:
     run.heartbeat()
     view = run.view()
-    if state.run_just_ended(view.active):
-        st.rerun(scope="app")  # training ended: redraw the whole page with the results
+    if state.run_just_ended(view.active) or state.poll_changed(view):
+        st.rerun(scope="app")  # training ended (redraw the whole page with the results), or left the queue
     if view.status == "idle":
         st.info(t("train_idle"), icon="🏁")
         return

@@ -141,9 +141,44 @@ def test_a_run_waiting_for_the_cluster_says_its_place_in_the_queue(lang):
     assert not at.exception, [e.value for e in at.exception]
     expected = {"en": "number 3 in the queue", "zh": "队列中第 3 位"}[lang]
     assert any(expected in i.value for i in at.info), [i.value for i in at.info]
-    assert any(expected in m.value for m in at.sidebar.markdown), [m.value for m in at.sidebar.markdown]
+    # Train shows the run whole; its sidebar has no second view of it to poll
+    assert not any(expected in m.value for m in at.sidebar.markdown), [m.value for m in at.sidebar.markdown]
     stop = next(b for b in at.button if b.label in ("⏹ Stop", "⏹ 停止"))
     assert not stop.disabled
+    at.switch_page("pages/attention.py")
+    at.run()
+    assert any(expected in m.value for m in at.sidebar.markdown), [m.value for m in at.sidebar.markdown]
+    assert at.session_state["_drawn_queued"] is True  # the views of the run refresh at the queue's rate
+
+
+def test_a_run_on_the_cluster_asks_the_actor_at_most_once_per_interval(monkeypatch):
+    """Every open tab polls (Train each second, the sidebar every two): the actor is asked at most every
+    POLL_SECONDS while the run trains, every QUEUE_POLL_SECONDS while it waits, heartbeats a few times a window."""
+    from model import cluster
+
+    clock = [1000.0]
+    monkeypatch.setattr(cluster.time, "monotonic", lambda: clock[0])
+    run = cluster.RayTrainingRun(address="127.0.0.1:1", abandon_after=120)
+    run._actor, run.status = object(), "training"
+    asked, beats = [], []
+    monkeypatch.setattr(run, "_poll", lambda: asked.append(clock[0]))
+    monkeypatch.setattr(run, "_call", lambda method: beats.append((method, clock[0])))
+    for _ in range(3):
+        run.view(), run.heartbeat()
+    assert asked == [1000.0] and beats == [("heartbeat", 1000.0)]
+    clock[0] += cluster.POLL_SECONDS
+    run.view()
+    assert asked == [1000.0, 1000.0 + cluster.POLL_SECONDS]
+    run.status = "queued"
+    clock[0] += cluster.POLL_SECONDS
+    run.view()  # waiting: not asked again before QUEUE_POLL_SECONDS
+    assert len(asked) == 2
+    clock[0] += cluster.QUEUE_POLL_SECONDS
+    run.view(), run.heartbeat()
+    assert len(asked) == 3 and len(beats) == 1  # 3 s since the last heartbeat
+    clock[0] += 2.0
+    run.heartbeat()
+    assert beats == [("heartbeat", 1000.0), ("heartbeat", clock[0])]  # every 5 s: 24 within the 120-s window
 
 
 def test_a_cluster_that_cannot_be_reached_is_said_on_the_page_and_the_settings_stay(monkeypatch):

@@ -41,13 +41,22 @@ def leave_legacy_pages_mode() -> bool:
 
 
 def sidebar() -> None:
-    """What every page has beside it: the language switch and the run in progress."""
-    from ui.widgets import class_code_ui, language_ui, run_status_ui
+    """What every page has beside it: the language switch and the class code (the run in progress
+    comes after the navigation, ``run_status``)."""
+    from ui.widgets import class_code_ui, language_ui
 
     state.start_session()
     language_ui()
-    run_status_ui()
     class_code_ui()
+
+
+def run_status(page) -> None:
+    """The run in progress, beside every page but Train (which shows it whole: a second view of it
+    there would only poll the run twice)."""
+    from ui.widgets import run_status_ui
+
+    if getattr(page, "url_path", "") != "train":
+        run_status_ui()
 
 
 def begin_page(view: str | None = None) -> None:
@@ -58,6 +67,7 @@ def begin_page(view: str | None = None) -> None:
     if not getattr(_run, "via_app", False):  # run without app.py (legacy pages mode): draw its sidebar here
         leave_legacy_pages_mode()
         sidebar()
+        run_status(None)
     from ui.widgets import link_notes_ui, presenter_ui, share_notes_ui
 
     st.session_state["_figures_this_run"] = 0  # show_figure numbers the page's unnamed figures from here

@@ -310,6 +310,26 @@ def use_data(train: Dataset, valid: Dataset, name: str) -> None:
     st.session_state["data"] = DataChoice(train, valid, name, False)
 
 
+QUEUED_POLL_SECONDS = 3.0  # a run waiting for the cluster: only its place in the queue changes
+
+
+def poll_every(seconds: float) -> float | None:
+    """How often a view of the run refreshes: every ``seconds`` while it trains, every
+    QUEUED_POLL_SECONDS while it waits in the cluster's queue (a class of 30 whose runs wait would
+    otherwise rerun 30 fragments a second on the server for nothing), never once it is over."""
+    run = current_run()
+    st.session_state["_drawn_queued"] = run.status == "queued"
+    if not run.active:
+        return None
+    return max(seconds, QUEUED_POLL_SECONDS) if run.status == "queued" else seconds
+
+
+def poll_changed(view) -> bool:
+    """Whether the run left the queue (or went into it) since the page set how often it refreshes:
+    the page is drawn again to refresh at the new rate."""
+    return view.active and (view.status == "queued") != st.session_state.get("_drawn_queued", False)
+
+
 def run_just_ended(active: bool) -> bool:
     """Whether the run stopped being active since the last look (by any watcher: the first to see it says so)."""
     was_active = st.session_state.get("_run_was_active", False)

@@ -90,12 +90,12 @@ def run_status_ui() -> None:
     """
     run = state.current_run()
 
-    @st.fragment(run_every=2.0 if run.active else None)
+    @st.fragment(run_every=state.poll_every(2.0))
     def status() -> None:
         run.heartbeat()
         view = run.view()
-        if state.run_just_ended(view.active):
-            st.rerun(scope="app")  # the run ended: every page now shows its model
+        if state.run_just_ended(view.active) or state.poll_changed(view):
+            st.rerun(scope="app")  # the run ended (every page now shows its model), or left the queue
         if view.status == "idle":
             return
         last = view.steps[-1] if view.steps else None
