@@ -284,3 +284,16 @@ def test_a_code_typed_in_the_sidebar_is_said_under_the_box_and_at_the_top_of_the
     assert any("已打开全班共享的模型" in s.value for s in at.main.success) and not at.sidebar.error
     at.run()  # said once; the box now shows the code that is open
     assert at.sidebar.text_input[0].value == f"{code[:3]} {code[3:]}" and not at.main.success
+
+
+def test_the_attention_page_says_plainly_that_a_shared_model_brings_no_snapshots():
+    from tests.conftest import new_app
+
+    at = new_app()
+    at.query_params["model"] = code = english_model_code()
+    at.run()
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception
+    said = [i.value for i in at.info]
+    assert any(f"the class's model {code[:3]} {code[3:]}" in s and "do not travel" in s for s in said), said
+    assert not any("Train a model on the Train page" in s for s in said)  # not sent off to train
