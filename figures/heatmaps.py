@@ -91,7 +91,9 @@ def heatmap(
     if signed:
         trace.update(zmid=0, zmin=-bound, zmax=bound)
     row_px = 48 if rows <= 16 else max(6, 720 // rows)
-    yaxis = dict(type="category", tickvals=y[::y_every], ticktext=ys[::y_every], autorange="reversed")
+    # automargin on both axes: the row labels and the row title take the room they need (left to plotly.js's
+    # defaults, as in a report's HTML file, the row labels fell outside the figure and the title on the labels)
+    yaxis = dict(type="category", tickvals=y[::y_every], ticktext=ys[::y_every], autorange="reversed", automargin=True)
     # An axis title only where there is one: Plotly keeps 30 px for an empty one.
     if x_title:
         xaxis["title"] = dict(text=x_title)

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from figures.base import PALETTE, TOOLBAR_PX
+from figures.base import columns as text_columns
 from figures.heatmaps import heatmap
 from model.history import SMOOTH_SPAN  # steps in the training loss's moving average (curve_data)
 
@@ -315,10 +316,31 @@ def compare_data(records: Sequence, names: Sequence[str], labels: dict[str, str]
     return loss, accuracy
 
 
+COMPARE_HEIGHT = 280  # pixels of plot, under the title and above the axis and the legend
+COMPARE_TITLE_COLUMNS = 40  # a title wider than this (in Latin characters) is wrapped: a phone's column is ~350 px
+
+
+def title_lines(text: str, columns: int = COMPARE_TITLE_COLUMNS) -> list[str]:
+    """``text`` in lines of at most about ``columns`` Latin characters (a Chinese one counts two), broken
+    after a space or a punctuation mark where there is one: Vega-Lite cuts a long title short with "…"."""
+    lines, line = [], ""
+    for piece in re.findall(r"[^\s，；：、）)]*[\s，；：、）)]?", text):
+        if line and text_columns(line + piece.rstrip()) > columns:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    return [*lines, line.rstrip()] if line.strip() else lines or [text]
+
+
 def compare_charts(loss: pd.DataFrame, accuracy: pd.DataFrame, labels: dict[str, str]) -> tuple[alt.Chart, alt.Chart]:
     """Every compared run's loss (training, smoothed: solid; validation: dashed, as "loss_title" should say)
     and validation accuracy against the step, one colour a run. ``labels``: "loss_title", "accuracy_title",
-    "step", "loss", "accuracy", "train", "valid" (translated)."""
+    "step", "loss", "accuracy", "train", "valid" (translated).
+
+    Each plot is COMPARE_HEIGHT pixels whatever else the chart holds: Streamlit fits a chart's whole height
+    (title, legend and all) into the height it is given unless the spec says otherwise ("fit-x"), which left
+    the plot ~100 px once the legend listed a few runs. Titles are wrapped rather than cut; the accuracy axis
+    runs from 0 to 100%, so runs are compared on the same scale."""
     step = alt.X("step:Q", title=labels["step"], axis=alt.Axis(format="d", tickMinStep=1))
     # Legends under the charts, one entry a line: side by side they ran off a phone's width
     legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=260)
@@ -329,17 +351,27 @@ def compare_charts(loss: pd.DataFrame, accuracy: pd.DataFrame, labels: dict[str,
         legend=None,  # the title says which is which: two legends side by side ran off a phone's width
         scale=alt.Scale(domain=[labels["train"], labels["valid"]], range=[[1, 0], [6, 3]]),
     )
+    size = dict(height=COMPARE_HEIGHT, autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+    def title(text: str) -> alt.TitleParams:
+        return alt.TitleParams(title_lines(text), anchor="start", offset=6, limit=0)
+
     loss_chart = (
-        alt.Chart(loss, title=alt.TitleParams(labels["loss_title"], offset=0))
+        alt.Chart(loss, title=title(labels["loss_title"]))
         .mark_line()
         .encode(x=step, y=alt.Y("loss:Q", title=labels["loss"]), color=run, strokeDash=part)
-        .properties(height=280)
+        .properties(**size)
     )
+    accuracy_axis = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1])
     accuracy_chart = (
-        alt.Chart(accuracy, title=alt.TitleParams(labels["accuracy_title"], offset=0))
+        alt.Chart(accuracy, title=title(labels["accuracy_title"]))
         .mark_line(point=True)
-        .encode(x=step, y=alt.Y("accuracy:Q", title=labels["accuracy"], axis=alt.Axis(format="%")), color=run)
-        .properties(height=280)
+        .encode(
+            x=step,
+            y=alt.Y("accuracy:Q", title=labels["accuracy"], scale=alt.Scale(domain=[0, 1]), axis=accuracy_axis),
+            color=run,
+        )
+        .properties(**size)
     )
     return loss_chart, accuracy_chart
 

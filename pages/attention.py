@@ -17,7 +17,7 @@ from figures import (
 )
 from ui.i18n import class_names, t, t_plain
 from ui.nav import begin_page
-from ui.state import bind, current_data, current_run
+from ui.state import bind, current_data, current_model, current_run
 from ui.widgets import (
     choose,
     exercise_switch_ui,
@@ -30,6 +30,7 @@ from ui.widgets import (
     pick,
     sentence_ui,
     show_figure,
+    spaced,
 )
 
 begin_page("attention")
@@ -122,7 +123,11 @@ if result is not None:
 with st.container(border=True):
     st.subheader(t("history_title"))
     view = current_run().view()
-    if not view.snapshots:
+    shown = current_model()
+    if shown.source in ("shared", "uploaded"):  # snapshots are of a run trained here, not of this model
+        model = t_plain(f"runs_model_{shown.source}", code=spaced(shown.code))
+        st.info(t("history_other_model", model=model), icon="⏱️")
+    elif not view.snapshots:
         st.info(t("history_empty"), icon="⏱️")
     else:
         first = view.snapshots[0]

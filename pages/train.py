@@ -38,10 +38,20 @@ from model.inspect import InputError, positional_table, word_order
 from model.settings import ON_PAGE
 from model.share import ShareError
 from ui import state
-from ui.i18n import class_names, dataset_name, device_name, has, lang, loss_text, md, t, t_plain
+from ui.i18n import class_names, dataset_name, device_name, lang, loss_text, md, t, t_plain
 from ui.link import describe
 from ui.nav import begin_page
-from ui.widgets import chart_exports, preset_ui, queue_position_text, setting_ui, show_figure, spaced, start_training_ui
+from ui.widgets import (
+    chart_exports,
+    preset_ui,
+    queue_position_text,
+    setting_label,
+    setting_text,
+    setting_ui,
+    show_figure,
+    spaced,
+    start_training_ui,
+)
 
 begin_page()
 st.title(t("train_title"))
@@ -276,7 +286,7 @@ def run_report_html(view) -> str:
         t_plain("metric_seconds"): f"{done.train_seconds:.1f} s",
     }
     settings = {**to_dict(ckpt.model.cfg), **(meta.get("training") or {})}
-    settings = {t_plain(f"hp_{k}") if has(f"hp_{k}") else k: str(v) for k, v in settings.items()}
+    settings = {setting_label(k): setting_text(k, v) for k, v in settings.items()}
     sections = [
         (t_plain("results_title"), pd.DataFrame({"": list(results.values())}, index=list(results))),
         (t_plain("settings_title"), pd.DataFrame({"": list(settings.values())}, index=list(settings))),
@@ -443,8 +453,9 @@ def compare_runs() -> None:
             for key, name, pattern in metrics
         }
         for name in differ:
-            label = t_plain(f"hp_{name}") if has(f"hp_{name}") else name
-            rows[label] = [str(r.settings.get(name, "—")) for r in records]
+            rows[setting_label(name)] = [
+                setting_text(name, r.settings[name]) if name in r.settings else "—" for r in records
+            ]
         table = pd.DataFrame.from_dict(rows, orient="index", columns=names)
         st.table(table)
         if len(records) > 1:

@@ -562,7 +562,7 @@ def test_a_model_shared_with_the_class_opens_by_link_and_by_code_with_the_same_n
     box = phone.get_by_role("textbox", name="班级代码")
     box.fill("AAAA")
     box.press("Enter")  # the phone's keyboard submits the form
-    phone.get_by_text("不是班级代码").wait_for(timeout=30_000)
+    phone.get_by_text("不是班级代码").first.wait_for(timeout=30_000)
     box.fill(f"{code[:3].lower()} {code[3:]}")  # as it is read aloud
     box.press("Enter")
     phone.get_by_text("已打开全班共享的模型").first.wait_for(timeout=30_000)

@@ -670,3 +670,60 @@ def test_a_vega_lite_chart_becomes_a_png_1920_pixels_wide_and_an_svg_on_the_serv
     svg = chart_image(loss_spec, rows, "svg").decode()
     assert svg.startswith("<svg") and "损失" in svg  # the chart's own title, in the page's language
     assert loss_spec.get("data") is None  # the page's spec is left as it was
+
+
+def test_the_compared_runs_are_charts_of_a_readable_height_with_whole_titles_and_a_full_accuracy_axis():
+    """Streamlit fits a chart's whole height, legend and title included, into its height unless the spec asks
+    for "fit-x": with a few runs in the legend the plots were ~100 px, the titles cut with "…", and the accuracy
+    axis ran to 50%."""
+    from figures.training import compare_charts, compare_data, title_lines
+    from model.history import RunRecord
+
+    labels = {
+        "loss_title": "Loss by step (solid: training, 20-step average; dashed: validation)",
+        "accuracy_title": "Validation accuracy by step",
+        "step": "step",
+        "loss": "loss",
+        "accuracy": "accuracy",
+        "train": "training loss",
+        "valid": "validation loss",
+    }
+    record = RunRecord.from_meta({"history": {"steps": [[1, 0.7], [2, 0.6]], "evals": [[2, 0.65, 0.42]]}}, {})
+    records, names = [record] * 4, [f"Run {n} (42.0%)" for n in range(1, 5)]
+    for chart in compare_charts(*compare_data(records, names, labels), labels):
+        spec = chart.to_dict()
+        assert spec["autosize"] == {"type": "fit-x", "contains": "padding"} and spec["height"] >= 260
+        assert spec["title"]["limit"] == 0 and all(columns(line) <= 40 for line in spec["title"]["text"])
+    accuracy = spec["encoding"]["y"]
+    assert accuracy["scale"]["domain"] == [0, 1] and accuracy["axis"]["values"][-1] == 1
+    lines = title_lines(labels["loss_title"])
+    assert len(lines) == 2 and " ".join(lines) == labels["loss_title"]
+    assert "".join(title_lines("每一步的损失（实线：训练，20 步平均；虚线：验证）")).replace(" ", "") == (
+        "每一步的损失（实线：训练，20步平均；虚线：验证）"
+    )
+
+
+def test_a_heatmaps_row_labels_and_row_title_take_the_room_they_need_outside_streamlit_too():
+    """A report's HTML draws the confusion matrix with plotly.js's defaults: no automargin cut its row labels."""
+    from figures.training import confusion_matrix
+
+    fig = confusion_matrix(["negative", "positive"], [0, 1, 1], [0, 1, 0], {"predicted": "p", "true": "t"})
+    assert fig.layout.yaxis.automargin is True and fig.layout.xaxis.automargin is True
+    assert list(fig.layout.yaxis.ticktext) == ["negative", "positive"] and fig.layout.yaxis.title.text == "t"
+
+
+def test_every_setting_a_checkpoint_records_has_a_name_in_both_languages_and_a_value_for_people():
+    import json
+
+    from model.config import ModelConfig, TrainConfig, to_dict
+    from ui.i18n import STRINGS_DIR
+    from ui.widgets import setting_text
+
+    names = {**to_dict(ModelConfig()), **to_dict(TrainConfig())}
+    for lang in ("en", "zh"):
+        strings = json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+        assert [n for n in names if f"hp_{n}" not in strings] == [], lang
+    shown = {name: setting_text(name, value) for name, value in names.items()}
+    assert shown["activation"] == "ReLU" and shown["tokenizer"] == "WordPiece" and shown["warmup"] == "5%"
+    assert shown["vocab_size"] == "8,000" and shown["time_budget"] == "none" and shown["lr"] == "0.002"
+    assert shown["eval_every"] == "four times an epoch" and setting_text("eval_every", 50) == "50 steps"

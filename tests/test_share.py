@@ -240,3 +240,60 @@ def test_a_store_at_its_limit_says_so_on_the_train_page(monkeypatch, tmp_path):
     press_share(at)
     assert any("its limit" in e.value for e in at.error), [e.value for e in at.error]
     assert "shared_by_me" not in at.session_state["_kept"]
+
+
+def english_model_code() -> str:
+    """The bundled English model, shared with the class: its tokenizer reads 我很喜欢这部电影！ as [UNK]s."""
+    from model.checkpoint import ASSETS_CHECKPOINT
+    from ui.state import model_store
+
+    return model_store().share(checkpoint.to_zip(ASSETS_CHECKPOINT)).code
+
+
+def test_a_chinese_page_on_an_english_class_model_opens_on_a_sentence_the_model_reads():
+    from tests.conftest import new_app
+
+    at = new_app("zh")
+    at.query_params["model"] = english_model_code()
+    at.run()
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception
+    box = next(b for b in at.text_input if b.key == "sentence_input_attention")
+    assert box.value == "I love this movie!"  # not 我很喜欢这部电影！, which this model reads as [UNK] only
+    assert "sentence" not in at.query_params  # the default, for this model: a reload opens it again
+    at.session_state["model"] = None  # back to the bundled Chinese model: the untouched default follows it
+    at.run()
+    assert next(b for b in at.text_input if b.key == "sentence_input_attention").value == "我很喜欢这部电影！"
+
+
+def test_a_code_typed_in_the_sidebar_is_said_under_the_box_and_at_the_top_of_the_page_and_the_box_shows_it():
+    """On a phone the sidebar may close once the code is sent: what the code gave is also at the page's top."""
+    from tests.conftest import new_app
+
+    at = new_app("zh").run()
+    box = at.sidebar.text_input[0]
+    box.input("AAAA")
+    next(b for b in at.sidebar.button if b.label == "打开").click().run()
+    assert not at.exception
+    assert any("不是班级代码" in e.value for e in at.sidebar.error)  # under the box
+    assert any("不是班级代码" in e.value for e in at.main.error)  # and where the page starts
+    assert "model" not in at.session_state
+    code = english_model_code()
+    at.sidebar.text_input[0].input(f"{code[:3].lower()} {code[3:]}")
+    next(b for b in at.sidebar.button if b.label == "打开").click().run()
+    assert any("已打开全班共享的模型" in s.value for s in at.main.success) and not at.sidebar.error
+    at.run()  # said once; the box now shows the code that is open
+    assert at.sidebar.text_input[0].value == f"{code[:3]} {code[3:]}" and not at.main.success
+
+
+def test_the_attention_page_says_plainly_that_a_shared_model_brings_no_snapshots():
+    from tests.conftest import new_app
+
+    at = new_app()
+    at.query_params["model"] = code = english_model_code()
+    at.run()
+    at.switch_page("pages/attention.py").run()
+    assert not at.exception
+    said = [i.value for i in at.info]
+    assert any(f"the class's model {code[:3]} {code[3:]}" in s and "do not travel" in s for s in said), said
+    assert not any("Train a model on the Train page" in s for s in said)  # not sent off to train

@@ -198,7 +198,7 @@ def open_view_from_address(page: str | None) -> None:
 
     ckpt = current_model().checkpoint
     cfg = ckpt.model.cfg
-    sentence = str(params.get("sentence") or kept("sentence") or DEFAULTS[language()].sentence)
+    sentence = str(params.get("sentence") or kept("sentence") or default_sentence())
     n_tokens = len(ckpt.tokenizer.encode(sentence[: link.MAX_SENTENCE], cfg.max_len).ids)
     sizes = {"layer": cfg.n_layers, "head": cfg.n_heads, "query": n_tokens}
     values, ignored = link.read_view(page, params, sizes, [s.key for s in SECTIONS], ALL)
@@ -222,7 +222,7 @@ def mirror_in_address(page: str | None = None) -> None:
     wanted = link.write(values, DEFAULTS[language()].dataset)
     if page in link.VIEWS:
         steps = [s.key for s in SECTIONS]
-        wanted.update(link.write_view(page, st.session_state.get(_KEPT, {}), DEFAULTS[language()].sentence, steps))
+        wanted.update(link.write_view(page, st.session_state.get(_KEPT, {}), default_sentence(), steps))
     if language() != "en":  # the language decides the default dataset, and what the reader sees
         wanted["lang"] = language()
     if presenting():
@@ -258,6 +258,30 @@ def switch_language(old: str, new: str) -> None:
     running = st.session_state.get("run") is not None and st.session_state["run"].active
     if data is not None and data.builtin and data.name == DEFAULTS[old].dataset and not running:
         del st.session_state["data"]  # (not under a run in progress: its results are of this data)
+
+
+def default_sentence() -> str:
+    """The sentence the pages open with: the page language's (DEFAULTS), unless the model shown reads most of
+    it only as [UNK] or pieces (an English class model on a Chinese page); then the first default or probe
+    sentence of any language that it reads."""
+    choice = current_model()
+
+    def pick() -> str:
+        tokenizer = choice.checkpoint.tokenizer
+        own = DEFAULTS[language()].sentence
+        others = [s for d in DEFAULTS.values() for s in (d.sentence, *d.probes)]
+        return next((s for s in (own, *others) if not tokenizer.read(s).mostly_unreadable), own)
+
+    return _per_model(choice, "default_sentence", (language(),), pick)
+
+
+def sentence_binding(widget_key: str) -> dict:
+    """``bind`` for a page's sentence box. A sentence still at some language's default follows the model:
+    opening an English model on a Chinese page turns 我很喜欢这部电影！ into the model's own default."""
+    default = default_sentence()
+    if kept("sentence") in {d.sentence for d in DEFAULTS.values()} and kept("sentence") != default:
+        keep("sentence", default)
+    return bind("sentence", default=default, widget_key=widget_key)
 
 
 # ---- shared, read-only -------------------------------------------------------------------------
@@ -431,8 +455,28 @@ def open_shared_from_address(params: dict[str, str]) -> None:
         st.session_state["_share_note"] = ("opened", choice.code)
 
 
+def open_typed_code(text: str) -> None:
+    """The code typed in the sidebar's box: open its model; what happened is kept for the page to say at its
+    top (``share_notes``: on a phone the sidebar may be closed) and for the box (``typed_code_error``)."""
+    if not text.strip():
+        return
+    try:
+        choice = open_shared(text)
+    except (ShareError, checkpoint.CheckpointError) as exc:
+        st.session_state["_share_note"] = ("typed_error", exc)  # the model in use stays
+    else:
+        st.session_state["_share_note"] = ("opened", choice.code)
+
+
+def typed_code_error() -> Exception | None:
+    """Why the code just typed opened nothing (None when it opened a model, or nothing was typed)."""
+    note = st.session_state.get("_share_note")
+    return note[1] if note and note[0] == "typed_error" else None
+
+
 def share_notes() -> tuple[str, Any] | None:
-    """What the opening link's class code gave: ("opened", code) or ("error", exception), given once."""
+    """What the class code gave, once: ("opened", code), or the exception of a link's code ("error") or of a
+    typed one ("typed_error")."""
     return st.session_state.pop("_share_note", None)
 
 

@@ -11,16 +11,15 @@ import torch
 from figures import token_bars
 from figures.base import figure_csv, for_projector
 from figures.training import chart_image
-from model.checkpoint import Checkpoint, CheckpointError
+from model.checkpoint import Checkpoint
 from model.cluster import ClusterError
 from model.config import PRESETS, ConfigError
 from model.inspect import InputError, Inspection, inspect_sentence, most_attended
 from model.session import ServerBusy
 from model.settings import BY_NAME, Setting
-from model.share import ShareError
 from model.tokenizer import WordReading
 from ui import state
-from ui.i18n import ACTIVATION_NAMES, DEFAULTS, LANGUAGES, class_names, device_name, has, md, t, t_plain
+from ui.i18n import ACTIVATION_NAMES, LANGUAGES, class_names, device_name, has, md, t, t_plain
 
 # Plotly's toolbar (zoom, pan, download) sits over a figure's top right corner, and on a touch
 # screen it is always shown: every figure keeps a band at its top clear for it (figures/base.py,
@@ -40,20 +39,30 @@ def language_ui() -> None:
 
 
 def class_code_ui() -> None:
-    """In the sidebar: type the code a teacher read out, and every page shows the model shared under it."""
+    """In the sidebar: type the code a teacher read out, and every page shows the model shared under it.
+
+    The box shows the code of the shared model that is open. A code that opens nothing is said under the box
+    and, as what any code gave, at the top of the page (share_notes_ui): on a phone the sidebar may close.
+    """
     from ui.errors import error_text
 
-    with st.sidebar.form("class_code", border=False, enter_to_submit=True, clear_on_submit=True):
-        code = st.text_input(
-            t("class_code_label"), max_chars=12, placeholder="ABC234", help=t("class_code_help"), key="class_code"
+    choice = state.current_model()
+    open_code = spaced(choice.code) if choice.source == "shared" else ""
+    if st.session_state.get("_class_code_shows") != open_code or "class_code_box" not in st.session_state:
+        st.session_state["class_code_box"] = open_code  # another model is open: the box shows its code, or none
+        st.session_state["_class_code_shows"] = open_code
+    with st.sidebar.form("class_code", border=False, enter_to_submit=True):
+        st.text_input(
+            t("class_code_label"), max_chars=12, placeholder="ABC234", help=t("class_code_help"), key="class_code_box"
         )
-        if st.form_submit_button(t("class_code_open"), icon="🔑") and code.strip():
-            try:
-                choice = state.open_shared(code)
-            except (ShareError, CheckpointError) as exc:
-                st.error(t("class_code_failed", error=error_text(exc)), icon="🚫")  # the model in use stays
-            else:
-                st.success(t("class_code_opened", code=spaced(choice.code)), icon="🔑")
+        st.form_submit_button(t("class_code_open"), icon="🔑", on_click=_open_typed_code)
+    failed = state.typed_code_error()
+    if failed is not None:
+        st.sidebar.error(t("class_code_failed", error=error_text(failed)), icon="🚫")
+
+
+def _open_typed_code() -> None:
+    state.open_typed_code(st.session_state.get("class_code_box") or "")
 
 
 def spaced(code: str) -> str:
@@ -62,7 +71,7 @@ def spaced(code: str) -> str:
 
 
 def share_notes_ui() -> None:
-    """What the link's class code gave, once, at the top of the page it opened."""
+    """What the link's or the sidebar's class code gave, once, at the top of the page."""
     from ui.errors import error_text
 
     note = state.share_notes()
@@ -71,6 +80,8 @@ def share_notes_ui() -> None:
     kind, value = note
     if kind == "opened":
         st.success(t("class_code_opened", code=spaced(value)), icon="🔑")
+    elif kind == "typed_error":  # the code typed in the sidebar: the model in use stays
+        st.error(t("class_code_failed", error=error_text(value)), icon="🚫")
     else:  # a link's code: the student had no model of their own before it
         st.error(t("class_code_failed_link", error=error_text(value)), icon="🚫")
 
@@ -217,6 +228,37 @@ def choice_name(name: str, option) -> str:
     return f"{option:g}" if isinstance(option, float) else str(option)
 
 
+def setting_label(name: str) -> str:
+    """A setting's name as the pages write it (its hp_ string), for a table or a report; hp_<name>_table where
+    the widget's label leans on its page (the Data page's tokenizer "Type")."""
+    for key in (f"hp_{name}_table", f"hp_{name}"):
+        if has(key):
+            return t_plain(key)
+    return name
+
+
+def setting_text(name: str, value) -> str:
+    """A setting's value as the pages write it: a choice by its name (ReLU, WordPiece, 可学习), a share as a
+    percentage, 0 where it means "none" or "automatic" in words, any other number plainly (0.001, 8,000)."""
+    if name in ("activation", "device", "tokenizer", "positional", "pooling"):
+        try:
+            return choice_name(name, value)
+        except KeyError:  # a value of a newer or older version of the app
+            return str(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if name == "warmup":
+        return f"{value:.0%}"
+    if name in ("time_budget", "eval_every", "snapshot_every", "grad_clip") and value == 0:
+        zero = {"time_budget": "none", "grad_clip": "off", "eval_every": "eval_auto", "snapshot_every": "snapshot_auto"}
+        return t_plain(f"setting_{zero[name]}")
+    if name == "time_budget":
+        return t_plain("setting_seconds", n=f"{value:g}")
+    if name in ("eval_every", "snapshot_every"):
+        return t_plain("setting_steps", n=f"{value:,}")
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 # ---- a sentence, opened up ----------------------------------------------------------------------
 def sentence_ui(page: str) -> str:
     """The sentence to open the model up on, one for every page that has a sentence box."""
@@ -224,7 +266,7 @@ def sentence_ui(page: str) -> str:
         t("sentence_label"),
         help=t("sentence_help"),
         max_chars=2000,
-        **state.bind("sentence", default=DEFAULTS[state.language()].sentence, widget_key=f"sentence_input_{page}"),
+        **state.sentence_binding(f"sentence_input_{page}"),
     )
 
 
