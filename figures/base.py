@@ -159,10 +159,11 @@ def for_projector(fig: go.Figure, scale: float = 1.3) -> go.Figure:
     return figure(spec.get("data", []), layout, spec.get("frames") or None)
 
 
-def figure_csv(fig: go.Figure) -> str:
-    """The numbers a figure draws, as CSV: a heatmap as its matrix (row labels down the side, column labels
-    across the top), any other trace as one row a point (x, y and its hover text). Traces are separated by a
-    line naming them. Labels are the figure's own (distinct zero-width spaces removed)."""
+def figure_csv(fig: go.Figure, title: str = "", columns: tuple[str, str] = ("", "")) -> str:
+    """The numbers a figure draws, as CSV, under a first line naming it (``title``): a heatmap as its
+    matrix (row labels down the side, column labels across the top), any other trace as one row a point,
+    its columns named by the axes' titles (or ``columns``, or x and y) and its hover text. Traces are
+    separated by a line naming them. Labels are the figure's own (distinct zero-width spaces removed)."""
     import csv
     import io
 
@@ -170,17 +171,26 @@ def figure_csv(fig: go.Figure) -> str:
     writer = csv.writer(out)
 
     def clean(value):
-        return str(value).replace("\u200b", "") if isinstance(value, str) else value
+        return str(value).replace("\u200b", "").strip() if isinstance(value, str) else value
 
+    def axis_title(trace, letter: str, fallback: str) -> str:
+        axis = fig.layout[f"{letter}axis{(getattr(trace, f'{letter}axis') or letter)[1:]}"]
+        text = clean(axis.title.text) if axis and axis.title and axis.title.text else ""
+        return text or fallback or letter
+
+    if title:
+        writer.writerow([f"# {clean(title)}"])
     for n, trace in enumerate(fig.data):
         if n:
             writer.writerow([])
-        writer.writerow([f"# {trace.type} {n + 1}" + (f": {clean(trace.name)}" if trace.name else "")])
+        if len(fig.data) > 1 or trace.name:
+            writer.writerow([f"# {clean(trace.name) if trace.name else f'{trace.type} {n + 1}'}"])
         if trace.type == "heatmap" and trace.z is not None:
             z = np.asarray(trace.z, dtype=float)
-            columns = list(trace.x) if trace.x is not None else list(range(z.shape[1]))
+            columns_ = list(trace.x) if trace.x is not None else list(range(z.shape[1]))
             rows = list(trace.y) if trace.y is not None else list(range(z.shape[0]))
-            writer.writerow(["", *map(clean, columns)])
+            corner = " \\ ".join(t for t in (axis_title(trace, "y", ""), axis_title(trace, "x", "")) if t not in "xy")
+            writer.writerow([corner, *map(clean, columns_)])
             for label, row in zip(rows, z.tolist()):
                 writer.writerow([clean(label), *("" if np.isnan(v) else repr(v) for v in row)])
             continue
@@ -188,7 +198,8 @@ def figure_csv(fig: go.Figure) -> str:
         y = list(trace.y) if trace.y is not None else []
         text = trace.hovertext if getattr(trace, "hovertext", None) is not None else None
         text = list(text) if isinstance(text, (list, tuple)) else None
-        writer.writerow(["x", "y", *(["text"] if text else [])])
+        header = [axis_title(trace, "x", columns[0]), axis_title(trace, "y", columns[1])]
+        writer.writerow([*header, *(["text"] if text else [])])
         for i in range(max(len(x), len(y))):
             row = [clean(x[i]) if i < len(x) else "", clean(y[i]) if i < len(y) else ""]
             writer.writerow(row + ([clean(text[i]) if i < len(text) else ""] if text else []))

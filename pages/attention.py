@@ -19,6 +19,7 @@ from ui.i18n import class_names, t, t_plain
 from ui.nav import begin_page
 from ui.state import bind, current_data, current_model, current_run
 from ui.widgets import (
+    about,
     choose,
     exercise_switch_ui,
     guess_attention_ui,
@@ -48,7 +49,10 @@ if result is not None:
     left, right = st.columns([1, 2])
     shown = class_names(result.label_names)
     left.metric(t("prediction"), shown[result.prediction])
-    show_figure(right, probabilities(list(shown.values()), result.probabilities), key="probabilities_figure")
+    figure = probabilities(list(shown.values()), result.probabilities)
+    columns = (t_plain("why_probability"), t_plain("export_class_column"))
+    title = about(t_plain("prediction"), sentence=sentence)
+    show_figure(right, figure, key="probabilities_figure", title=title, columns=columns)
     st.caption(t("tokens_caption", tokens=" · ".join(result.tokens)))
     if exercise:  # one head and one asking word: which word does it look at most? The figures wait for the guess.
         c1, c2, c3 = st.columns(3)
@@ -81,12 +85,13 @@ if result is not None:
             heads = head_titles(cfg.n_heads)
             axes = dict(query_title=t_plain("query_axis"), key_title=t_plain("key_token"))
             with st.container(key="wide_heads"):
-                show_figure(st, attention_heads(weights, result.tokens, heads, **axes), key="heads_figure")
+                title = about(t_plain("tab_layer"), layer_titles(cfg.n_layers)[layer], sentence=sentence)
+                show_figure(st, attention_heads(weights, result.tokens, heads, **axes), key="heads_figure", title=title)
             with st.container(key="narrow_heads"):  # four heads in a phone's width cannot be read: one at a time
                 head = pick(st, t("head"), heads, "attention_head", 0)
                 one = slice(head, head + 1)
                 one_head = attention_heads(weights[one], result.tokens, heads[one], **axes, width=NARROW_PX)
-                show_figure(st, one_head, key="head_figure")
+                show_figure(st, one_head, key="head_figure", title=about(title, heads[head]))
     if tab_lines.open:
         with tab_lines:
             st.markdown(t("lines_explain"))
@@ -95,13 +100,14 @@ if result is not None:
             head_l = pick(c2, t("head"), head_titles(cfg.n_heads), "attention_head", 0)
             weights = result.trace.layers[layer_l].attention.weights[0, head_l]  # (T, T)
             lines = attention_lines(weights, result.tokens, t_plain("query_axis"), t_plain("key_token"))
-            show_figure(st, lines, key="lines_figure")
+            where = (t_plain("tab_lines"), layer_titles(cfg.n_layers)[layer_l], head_titles(cfg.n_heads)[head_l])
+            show_figure(st, lines, key="lines_figure", title=about(*where, sentence=sentence))
     if tab_grid.open:
         with tab_grid:
             st.markdown(t("grid_explain"))
             all_weights = torch.stack([lt.attention.weights[0] for lt in result.trace.layers])  # (L, H, T, T)
             grid = attention_grid(all_weights, result.tokens, layer_titles(cfg.n_layers), head_titles(cfg.n_heads))
-            show_figure(st, grid, key="grid_figure")
+            show_figure(st, grid, key="grid_figure", title=about(t_plain("tab_grid"), sentence=sentence))
     if tab_cls.open:
         with tab_cls:
             st.markdown(t(f"cls_explain_{cfg.pooling}"))
@@ -112,13 +118,16 @@ if result is not None:
             # Plotly pushed the axis title up into a title of its own (tests/test_browser.py).
             st.markdown(f"**{t('cls_heatmap_title')}**")
             axes = dict(x_title=t_plain("key_token"), y_title=t_plain("head"))
-            show_figure(st, heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), **axes), key="cls_figure")
+            title = about(t_plain("cls_heatmap_title"), layer_titles(cfg.n_layers)[layer_c], sentence=sentence)
+            figure = heatmap(cls_rows, result.tokens, head_titles(cfg.n_heads), **axes)
+            show_figure(st, figure, key="cls_figure", title=title)
             bars = token_bars(cls_rows.mean(0).tolist(), result.tokens, t_plain("cls_mean_title"), t_plain("weight"))
-            show_figure(st, bars, key="cls_mean_figure")
+            title = about(t_plain("cls_mean_title"), layer_titles(cfg.n_layers)[layer_c], sentence=sentence)
+            show_figure(st, bars, key="cls_mean_figure", title=title)
             if cfg.pooling == "mean":
                 pooling = result.trace.pooling_weights[0].tolist()
                 bars = token_bars(pooling, result.tokens, t_plain("pooling_title"), t_plain("weight"))
-                show_figure(st, bars, key="pooling_figure")
+                show_figure(st, bars, key="pooling_figure", title=about(t_plain("pooling_title"), sentence=sentence))
 
 with st.container(border=True):
     st.subheader(t("history_title"))
@@ -153,4 +162,5 @@ with st.container(border=True):
             "key": "key_token",
         }
         labels = {name: t_plain(key) for name, key in words.items()}
-        show_figure(st, attention_history(frames, first.tokens[probe], labels), key="history_figure")
+        figure = attention_history(frames, first.tokens[probe], labels)
+        show_figure(st, figure, key="history_figure", title=about(t_plain("history_title")))

@@ -9,6 +9,7 @@ from ui.i18n import class_names, md, t, t_plain
 from ui.nav import begin_page
 from ui.state import bind
 from ui.widgets import (
+    about,
     choose,
     head_titles,
     layer_titles,
@@ -55,7 +56,15 @@ if rows:
     # ("content"), none behind a scroll of the table's own inside the page's.
     order = [t("predicted"), *shown.values(), t("col_text"), t("col_unreadable")]
     order = [name for name in order if name in table.columns]
-    st.dataframe(table, hide_index=True, height="content", column_order=order, column_config=columns)
+    with st.container(key="wide_predictions"):
+        st.dataframe(table, hide_index=True, height="content", column_order=order, column_config=columns)
+    with st.container(key="narrow_predictions"):  # on a phone: a table that wraps each sentence whole
+        narrow = table[order].copy()
+        for name in shown.values():
+            narrow[name] = narrow[name].map("{:.1f}%".format)
+        if t("col_unreadable") in narrow:
+            narrow[t("col_unreadable")] = narrow[t("col_unreadable")].map({True: "🧩", False: ""})
+        st.table(narrow, hide_index=True)
     if truncated:
         st.caption(t("predict_truncated", n=truncated, max_len=cfg.max_len))
     if unreadable:
@@ -101,8 +110,9 @@ for column, key in sides:
         weights = result.trace.layers[layer].attention.weights[0]
         with st.container(key=f"wide_{key}"):
             half = attention_heads(weights, result.tokens, heads, **axes, per_row=per_row)
-            show_figure(st, half, key=f"{key}_figure")
+            title = about(t_plain("compare_title"), layer_titles(cfg.n_layers)[layer], sentence=texts[key])
+            show_figure(st, half, key=f"{key}_figure", title=title)
         with st.container(key=f"narrow_{key}"):
             one = slice(head, head + 1)
             one_head = attention_heads(weights[one], result.tokens, heads[one], **axes, width=NARROW_PX)
-            show_figure(st, one_head, key=f"{key}_head_figure")
+            show_figure(st, one_head, key=f"{key}_head_figure", title=about(title, heads[head]))

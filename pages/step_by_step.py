@@ -13,6 +13,7 @@ from ui.i18n import activation_tex, t, t_plain
 from ui.nav import begin_page
 from ui.state import answer, bind, keep, kept, presenting
 from ui.widgets import (
+    about,
     attention_question,
     choose,
     exercise_switch_ui,
@@ -42,6 +43,7 @@ layer = choose(c1, t("layer"), layer_titles(cfg.n_layers), "steps_layer", 0)
 head = choose(c2, t("head"), head_titles(cfg.n_heads), "steps_head", 0)
 query = choose(c3, t("query_token"), token_names, "steps_query", 0)
 s = head_steps(result, ckpt.model, layer, head, query)
+shown_head = (layer_titles(cfg.n_layers)[layer], head_titles(cfg.n_heads)[head])  # for the exports' titles
 f = feed_forward_steps(result, layer)
 st.download_button(
     t("export_steps_json"),
@@ -92,6 +94,35 @@ def distinct(labels) -> list[str]:
     return labels if len(set(labels)) == len(labels) else [f"{i}: {label}" for i, label in enumerate(labels)]
 
 
+# What each matrix is called in the formulas, for the title of its exports (a slide names its matrix).
+MATRIX_NAMES = {
+    "x": "LayerNorm(X)",
+    "wq": "W_Q",
+    "wk": "W_K",
+    "wv": "W_V",
+    "q": "Q = XW_Q",
+    "k": "K = XW_K",
+    "v": "V = XW_V",
+    "scores": "QKᵀ",
+    "dot": "q · k",
+    "scaled": "QKᵀ/√d_k",
+    "mask": "M",
+    "weights": "softmax(QKᵀ/√d_k + M)",
+    "output": "softmax(QKᵀ/√d_k + M)·V",
+    "concat": "Concat(head_1, …, head_h)",
+    "attn_out": "Concat(…)·W_O",
+    "residual": "X' = X + MultiHead(X)",
+    "ffn_in": "X'' = LayerNorm(X')",
+    "hidden": "activation(X''W₁ + b₁)",
+    "ffn_out": "FFN(X'')",
+    "block_out": "X' + FFN(X'')",
+}
+
+
+def matrix_name(key: str) -> str:
+    return t_plain("whatif_new_row", token=tokens[query]) if key == "whatif" else MATRIX_NAMES[key]
+
+
 def show(matrix, x_labels, y_labels, key, signed=True, digits=2, outline=None):
     """A heatmap, or every number in a table when the tables toggle is on."""
     if as_tables:
@@ -102,7 +133,7 @@ def show(matrix, x_labels, y_labels, key, signed=True, digits=2, outline=None):
         st.dataframe(frame, column_config=dict.fromkeys(frame.columns, number), width="stretch")
     else:
         figure = heatmap(matrix, x_labels, y_labels, signed=signed, digits=digits, outline=outline)
-        show_figure(st, figure, key=key)
+        show_figure(st, figure, key=key, title=about(matrix_name(key), *shown_head, sentence=sentence))
 
 
 def tex(key: str) -> str:
@@ -272,7 +303,7 @@ def whatif_section():
         bars = token_bars(
             weights[query].tolist(), tokens, t_plain(title, token=tokens[query]), t("weight"), y_max=y_max
         )
-        show_figure(where, bars)
+        show_figure(where, bars, title=about(t_plain(title, token=tokens[query]), *shown_head, sentence=sentence))
     st.caption(t("whatif_caption", before=peak, after=peak_changed))
     show(changed, tokens, tokens, "whatif", signed=False)
 

@@ -380,7 +380,7 @@ if view.checkpoint is not None and not view.active:
         titles = {"predicted": t("predicted"), "true": t("true_label")}
         shown = list(class_names(ckpt.label_names).values())
         left.markdown(f"**{t('confusion_title')}**")
-        show_figure(left, confusion_matrix(shown, valid.labels, predicted, titles))
+        show_figure(left, confusion_matrix(shown, valid.labels, predicted, titles), title=t_plain("confusion_title"))
         wrong = [(text, shown[y], shown[p]) for text, y, p in zip(valid.texts, valid.labels, predicted) if y != p]
         right.markdown(f"**{t('misclassified_title', n=len(wrong), total=len(predicted))}**")
         if wrong:
@@ -392,6 +392,41 @@ if view.checkpoint is not None and not view.active:
                 right.caption(t("misclassified_more", shown=limit, n=len(wrong)))
         else:  # an empty table would show Streamlit's own "empty", in English whatever the language
             right.success(t("misclassified_none"), icon="✅")
+
+
+# ---- a model opened from a class code or a file: what its checkpoint says of the run that made it -----
+def opened_model() -> None:
+    """The model every page now shows, when a student opened it rather than trained it: its figures and
+    settings as its checkpoint records them (its curves are under Compare runs, below)."""
+    choice = state.current_model()
+    if choice.source not in ("uploaded", "shared"):
+        return
+    ckpt = choice.checkpoint
+    meta = {k: v if isinstance(v, dict) else {} for k, v in ckpt.meta.items()}  # a file's tables may be anything
+    metrics, baseline = meta.get("metrics", {}), meta.get("baseline", {}).get("valid_accuracy")
+
+    def number(value, form: str) -> str:
+        return form.format(value) if isinstance(value, (int, float)) else "—"
+
+    st.divider()
+    st.subheader(t("opened_title"))
+    accuracy = number(metrics.get("valid_accuracy"), "{:.1%}")
+    described = t(f"model_source_{choice.source}", accuracy=accuracy, code=spaced(choice.code))
+    curves = t("opened_curves") if RunRecord.from_checkpoint(ckpt) is not None else t("opened_no_curves")
+    st.markdown(f"{described} {t('opened_intro')} {curves}")
+    with st.container(horizontal=True):
+        st.metric(t("metric_accuracy"), accuracy)
+        st.metric(t("metric_baseline"), number(baseline, "{:.1%}"), help=t("metric_baseline_help"))
+        st.metric(t("metric_valid_loss"), number(metrics.get("valid_loss"), "{:.4f}"))
+        st.metric(t("metric_steps"), number(metrics.get("steps"), "{:,}"))
+        st.metric(t("metric_seconds"), number(metrics.get("train_seconds"), "{:.1f} s"))
+    recorded = {**to_dict(ckpt.model.cfg), **meta.get("training", {})}
+    settings = {setting_label(k): setting_text(k, v) for k, v in recorded.items()}
+    with st.expander(t("opened_settings"), icon="⚙️"):
+        st.table(pd.DataFrame({t_plain("opened_value"): list(settings.values())}, index=list(settings)))
+
+
+opened_model()
 
 
 # ---- runs side by side: the session's last runs, and a loaded model's own curves --------------------
@@ -409,7 +444,7 @@ def compare_runs() -> None:
             runs[0] = (t_plain(f"runs_model_{choice.source}", code=spaced(choice.code)), record)
     if not runs:
         return
-    with st.expander(t("runs_title", n=len(runs)), icon="📊", expanded=len(runs) > 1):
+    with st.expander(t("runs_title", n=len(runs)), icon="📊", expanded=len(runs) > 1 or 0 in runs):
         options = list(runs)
         # What is kept is the runs taken off the charts: a run that finishes later is on them.
         hidden = set(state.kept("compare_hidden", []))
@@ -499,7 +534,8 @@ def positions_and_word_order() -> None:
         st.caption(t("word_order_same", change=f"{test.largest_change:.1%}") if same else t("word_order_not_same"))
     st.markdown(f"**{t('positional_title', n=cfg.max_len, d=cfg.d_model)}**")
     table = positional_table(ckpt.model)
-    show_figure(st, positional_heatmap(table, t_plain("positional_position"), t_plain("positional_dimension")))
+    figure = positional_heatmap(table, t_plain("positional_position"), t_plain("positional_dimension"))
+    show_figure(st, figure, title=t_plain("positional_title", n=cfg.max_len, d=cfg.d_model))
     st.caption(t(f"positional_caption_{cfg.positional}"))
 
 

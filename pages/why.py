@@ -30,7 +30,16 @@ from model.inspect import InputError
 from ui import state
 from ui.i18n import DEFAULTS, class_names, t, t_plain
 from ui.nav import begin_page
-from ui.widgets import all_heads_on, heads_off_ui, inspect_ui, model_banner, neighbours_ui, sentence_ui, show_figure
+from ui.widgets import (
+    about,
+    all_heads_on,
+    heads_off_ui,
+    inspect_ui,
+    model_banner,
+    neighbours_ui,
+    sentence_ui,
+    show_figure,
+)
 
 
 class Section(NamedTuple):
@@ -87,10 +96,11 @@ def attribution_section():
     methods = [t_plain(f"why_method_{m}") for m in METHODS]
     values = [getattr(e, m) for m in METHODS]
     with st.container(key="wide_attribution"):
-        show_figure(st, attribution_heatmap(values, e.tokens, methods, SIGNED), key="attribution_figure")
+        title = about(t_plain("why_attribution_title"), target, sentence=sentence)
+        show_figure(st, attribution_heatmap(values, e.tokens, methods, SIGNED), key="attribution_figure", title=title)
     with st.container(key="narrow_attribution"):  # the tokens down the screen, the three methods across
         figure = attribution_heatmap(values, e.tokens, methods, SIGNED, tokens_down=True)
-        show_figure(st, figure, key="attribution_figure_narrow")
+        show_figure(st, figure, key="attribution_figure_narrow", title=title)
     st.caption(t("why_attribution_caption", label=target))
     st.info(t("why_honest"), icon="⚖️")
 
@@ -128,7 +138,7 @@ def layers_section():
     readout = layer_readout(ckpt.model, result.trace, real)  # (L + 1, C): the embedding, then each block
     depths = [t_plain("why_depth_embedding")] + [t_plain("why_depth_after", n=i) for i in range(cfg.n_layers)]
     figure = readout_figure(readout, names, depths, value_title=t_plain("why_probability"))
-    show_figure(st, figure, key="readout_figure")
+    show_figure(st, figure, key="readout_figure", title=about(t_plain("why_layers_title"), sentence=sentence))
     last = readout[-1]
     top = int(last.argmax())
     st.markdown(t("why_layers_last", label=names[top], p=f"{float(last[top]):.1%}"))
@@ -204,9 +214,10 @@ def heads_section():
     heads = [t_plain("head_n", n=h) for h in range(cfg.n_heads)]
     left, right = st.columns(2)
     lost = importance_heatmap(importance.change("accuracy"), layers, heads, True, t_plain("why_accuracy_lost"))
-    show_figure(left, lost, key="importance_accuracy_figure")
+    about_heads = t_plain("why_importance_title")
+    show_figure(left, lost, key="importance_accuracy_figure", title=about(about_heads, t_plain("why_accuracy_lost")))
     added = importance_heatmap(importance.change("loss"), layers, heads, False, t_plain("why_loss_added"))
-    show_figure(right, added, key="importance_loss_figure")
+    show_figure(right, added, key="importance_loss_figure", title=about(about_heads, t_plain("why_loss_added")))
     st.caption(t("why_importance_caption"))
     st.markdown(t("why_importance_note"))
     rows = pd.DataFrame(
@@ -232,7 +243,7 @@ def heads_section():
         x_title=t_plain("why_prune_x"),
         y_title=t_plain("why_valid_accuracy_axis"),
     )
-    show_figure(st, figure, key="prune_figure")
+    show_figure(st, figure, key="prune_figure", title=t_plain("why_prune_title"))
     st.caption(t("why_prune_caption", order=t_plain("word_separator").join(removed)))
 
 
@@ -274,7 +285,7 @@ def vectors_section():
     }
     words = {name: t_plain(key) for name, key in words.items()}
     figure = projection_figure(frames, labels, names, texts, probes, sentence, words)
-    show_figure(st, figure, key="projection_figure")
+    show_figure(st, figure, key="projection_figure", title=about(t_plain("why_vectors_title"), sentence=sentence))
     wrong = sum(p != y for p, y in zip(frames[-1].predicted, labels))
     st.caption(t("why_vectors_caption", n=len(labels), total=f"{total:,}", wrong=wrong))
     if probes:

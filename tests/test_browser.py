@@ -626,8 +626,9 @@ def test_a_figure_exports_as_png_and_svg_at_projector_width_and_as_csv(browser, 
     assert width == 1920 and 300 < height < 2000
     svg = saved["svg"].decode()
     assert svg.startswith("<svg") and 'width="1920"' in svg and "positive" in svg
+    assert "Prediction · “I love this movie!”" in svg  # a slide names what it shows
     csv = saved["csv"].decode().splitlines()
-    assert csv[0].startswith("# bar") and csv[1] == "x,y"
+    assert csv[0] == "# Prediction · “I love this movie!”" and csv[1] == "probability,class"
     probabilities = [float(row.split(",")[0]) for row in csv[2:4]]
     assert sum(probabilities) == pytest.approx(1.0, abs=1e-6)
     assert re.search(r"^0\.\d+,negative$", csv[2]) and re.search(r"^0\.\d+,positive$", csv[3])

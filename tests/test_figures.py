@@ -727,3 +727,24 @@ def test_every_setting_a_checkpoint_records_has_a_name_in_both_languages_and_a_v
     assert shown["activation"] == "ReLU" and shown["tokenizer"] == "WordPiece" and shown["warmup"] == "5%"
     assert shown["vocab_size"] == "8,000" and shown["time_budget"] == "none" and shown["lr"] == "0.002"
     assert shown["eval_every"] == "four times an epoch" and setting_text("eval_every", 50) == "50 steps"
+
+
+def test_a_figures_csv_is_named_by_its_title_and_its_columns_by_the_axes():
+    """The numbers behind a slide: the first line names the figure, columns are named by the axes' titles (or
+    by the page where an axis has none), a heatmap's corner names its rows and columns; no bare "x,y"."""
+    import csv
+    import io
+
+    from figures import heatmap, probabilities, prune_figure
+    from figures.base import figure_csv
+
+    rows = list(
+        csv.reader(io.StringIO(figure_csv(probabilities(["neg", "pos"], [0.25, 0.75]), "Prediction", ("p", "class"))))
+    )
+    assert rows == [["# Prediction"], ["p", "class"], ["0.25", "neg"], ["0.75", "pos"]]
+    fig = heatmap([[1.0, 2.0]], ["a", "b"], ["q"], x_title="key", y_title="query")
+    rows = list(csv.reader(io.StringIO(figure_csv(fig, "Weights · “a b”"))))
+    assert rows[0] == ["# Weights · “a b”"] and rows[1] == ["query \\ key", "a", "b"] and rows[2] == ["q", "1.0", "2.0"]
+    fig = prune_figure(0.9, [0.8, 0.5], ["L0 H1", "L1 H0"], x_title="heads off", y_title="accuracy")
+    rows = list(csv.reader(io.StringIO(figure_csv(fig))))
+    assert ["heads off", "accuracy"] in [r[:2] for r in rows] and ["x", "y"] not in [r[:2] for r in rows]

@@ -297,3 +297,29 @@ def test_the_attention_page_says_plainly_that_a_shared_model_brings_no_snapshots
     said = [i.value for i in at.info]
     assert any(f"the class's model {code[:3]} {code[3:]}" in s and "do not travel" in s for s in said), said
     assert not any("Train a model on the Train page" in s for s in said)  # not sent off to train
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_train_page_shows_what_an_opened_class_model_is(lang):
+    """A student who opened a class code sees on Train the model every page shows: its checkpoint's figures and
+    settings, and its curves under Compare runs, open."""
+    from model.checkpoint import ASSETS_CHECKPOINT, load
+    from tests.conftest import new_app
+
+    at = new_app(lang)
+    at.query_params["model"] = code = english_model_code()
+    at.run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    title = {"en": "The model you opened", "zh": "你打开的模型"}[lang]
+    assert any(h.value == title for h in at.subheader), [h.value for h in at.subheader]
+    metrics = load(ASSETS_CHECKPOINT).meta["metrics"]
+    shown = {m.label: m.value for m in at.metric}
+    accuracy = {"en": "Validation accuracy", "zh": "验证准确率"}[lang]
+    assert shown[accuracy] == f"{metrics['valid_accuracy']:.1%}", shown
+    assert any(f"{code[:3]} {code[3:]}" in m.value for m in at.markdown)
+    table = at.table[0].value
+    assert "n_classes" not in table.index and len(table) >= 15  # every setting, each by its name for people
+    # the bundled checkpoint was saved before checkpoints kept their curves: said, and no Compare runs for it
+    assert any({"en": "holds no curves", "zh": "没有曲线"}[lang] in m.value for m in at.markdown)
+    assert not any(e.label.startswith(("Compare runs", "比较各次训练")) for e in at.expander)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import zlib
 from collections.abc import Sequence
 
@@ -319,25 +320,42 @@ if (!window.classroomExport) {
     if (!button || !window.Plotly) return;
     const gd = button.closest("[class*='st-key-figure_']")?.querySelector(".js-plotly-plot");
     if (!gd || !gd._fullLayout) return;
-    // as drawn on the page, scaled up to the projector's width: the labels grow with the figure
-    const width = gd._fullLayout.width, height = gd._fullLayout.height, scale = EXPORT_WIDTH / width;
-    const options = {format: button.dataset.export, width, height, scale, filename: button.dataset.name};
-    window.Plotly.downloadImage(gd, options);
+    // as drawn on the page, scaled up to the projector's width: the labels grow with the figure; on a
+    // slide the figure names itself: its title in a band above it (the page says it in a heading)
+    const width = gd._fullLayout.width, band = button.dataset.title ? 44 : 0;
+    const height = gd._fullLayout.height + band, scale = EXPORT_WIDTH / width;
+    const margin = Object.assign({}, gd._fullLayout.margin, {t: gd._fullLayout.margin.t + band});
+    const title = {text: button.dataset.title, x: 0.01, xanchor: "left", y: 1 - 12 / height, yanchor: "top",
+                   yref: "container", font: {size: 17}};
+    const layout = Object.assign({}, gd.layout, band ? {title, margin} : {}, {width, height});
+    const format = button.dataset.export;
+    window.Plotly.toImage({data: gd.data, layout}, {format, width, height, scale}).then((url) => {
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = button.dataset.name + "." + format;
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    });
   });
 }
 </script>""".replace("EXPORT_WIDTH", str(EXPORT_WIDTH))
 EXPORT_BUTTONS = (
     "<div style='display:flex;gap:0.4rem'>"
-    "<button data-export='png' data-name='{name}' class='classroom-export' title='{png_help}'>⬇ PNG</button>"
-    "<button data-export='svg' data-name='{name}' class='classroom-export' title='{svg_help}'>⬇ SVG</button>"
+    "<button data-export='png' data-name='{name}' data-title='{title}' class='classroom-export'"
+    " title='{png_help}'>⬇ PNG</button>"
+    "<button data-export='svg' data-name='{name}' data-title='{title}' class='classroom-export'"
+    " title='{svg_help}'>⬇ SVG</button>"
     "</div><style>.classroom-export {{ border: none; background: none; color: inherit; opacity: 0.7;"
     " font-size: 0.85rem; cursor: pointer; padding: 0.1rem 0.3rem; }} .classroom-export:hover {{ opacity: 1; }}</style>"
 )
 
 
-def show_figure(where, figure, key: str | None = None) -> None:
+def show_figure(where, figure, key: str | None = None, title: str = "", columns: tuple[str, str] = ("", "")) -> None:
     """Show a Plotly figure from figures/ with the classroom's toolbar (in presenter mode, larger), and its
-    exports: PNG and SVG at a projector's width, and its numbers as CSV."""
+    exports: PNG and SVG at a projector's width, and its numbers as CSV, each named by ``title`` (what
+    the page says above the figure, with the sentence it is of); ``columns`` names a CSV's columns where
+    the figure's axes have no titles."""
     if state.presenting():
         figure = for_projector(figure)
     count = st.session_state.get("_figures_this_run", 0) + 1
@@ -347,9 +365,16 @@ def show_figure(where, figure, key: str | None = None) -> None:
     box.plotly_chart(figure, width="stretch", key=key, config=PLOTLY_CONFIG)
     with box.container(horizontal=True, gap="small", vertical_alignment="center"):
         help_text = {"png_help": t_plain("export_png_help"), "svg_help": t_plain("export_svg_help")}
-        buttons = EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, **help_text)
+        attribute = html.escape(title, quote=True)
+        buttons = EXPORT_SCRIPT + EXPORT_BUTTONS.format(name=name, title=attribute, **help_text)
         st.html(buttons, width="content", unsafe_allow_javascript=True)
-        csv_download(name, lambda: figure_csv(figure))
+        csv_download(name, lambda: figure_csv(figure, title, columns))
+
+
+def about(*parts: str, sentence: str | None = None) -> str:
+    """A figure's title for its exports: what it shows (``parts``, joined by ·) and the sentence it is of."""
+    words = " · ".join(p for p in parts if p)
+    return f"{words} · “{sentence}”" if sentence else words
 
 
 # Presenter mode: no sidebar or header; on a wide screen type a quarter larger (Streamlit sizes its text
