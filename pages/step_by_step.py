@@ -9,7 +9,7 @@ import streamlit as st
 from figures import heatmap, token_bars
 from model.inspect import dot_product, feed_forward_steps, head_steps, padded_row, steps_record, what_if_weights
 from model.sections import ALL, SECTIONS
-from ui.i18n import activation_tex, t, t_plain
+from ui.i18n import activation_tex, md, t, t_plain
 from ui.nav import begin_page
 from ui.state import answer, bind, keep, kept, presenting
 from ui.widgets import (
@@ -38,14 +38,17 @@ if result is None:
     st.stop()
 tokens = result.tokens
 token_names = [f"{i}: {token}" for i, token in enumerate(tokens)]  # by position: a token may come twice
-c1, c2, c3 = st.columns(3)
+# On a projector the step is what the class looks at: the knobs fold away under one line, and what they
+# are set to is said above the step.
+controls = st.expander(t("present_controls"), icon="🎛️") if presenting() else st.container()
+c1, c2, c3 = controls.columns(3)
 layer = choose(c1, t("layer"), layer_titles(cfg.n_layers), "steps_layer", 0)
 head = choose(c2, t("head"), head_titles(cfg.n_heads), "steps_head", 0)
 query = choose(c3, t("query_token"), token_names, "steps_query", 0)
 s = head_steps(result, ckpt.model, layer, head, query)
 shown_head = (layer_titles(cfg.n_layers)[layer], head_titles(cfg.n_heads)[head])  # for the exports' titles
 f = feed_forward_steps(result, layer)
-st.download_button(
+controls.download_button(
     t("export_steps_json"),
     data=lambda: json.dumps(steps_record(result, s, f, layer, head, query), ensure_ascii=False, allow_nan=False),
     file_name=f"step-by-step-layer{layer}-head{head}-query{query}.json",
@@ -69,12 +72,13 @@ key = key if key in range(len(tokens)) else top_key
 
 titles = {section.key: f"{n}. {t_plain(section.title_key)}" for n, section in enumerate(SECTIONS, 1)}
 choices = {ALL: t_plain("steps_section_all"), **titles}
-n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
+n1, n2 = controls.columns([3, 1], vertical_alignment="bottom")
 if presenting():  # one step a screen, moved by Back / Next and the arrow keys: no list of sections
     shown = kept("steps_section", SECTIONS[0].key)
     shown = shown if shown in titles else SECTIONS[0].key
     number = list(titles).index(shown) + 1
-    n1.caption(t("present_step", n=number, total=len(SECTIONS)))
+    where = " · ".join((*shown_head, t_plain("present_query", token=token_names[query])))
+    st.caption(t("present_step", n=number, total=len(SECTIONS)) + " · " + md(where))
 else:
     shown = n1.selectbox(
         t("steps_section"),
@@ -84,7 +88,8 @@ else:
         **bind("steps_section", list(choices), SECTIONS[0].key),
     )
 as_tables = n2.toggle(t("show_tables"), help=t("show_tables_help"), **bind("steps_tables", (False, True), False))
-exercise = exercise_switch_ui()
+with controls:
+    exercise = exercise_switch_ui()
 
 
 def distinct(labels) -> list[str]:

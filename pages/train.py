@@ -539,8 +539,11 @@ def positions_and_word_order() -> None:
     st.caption(t(f"positional_caption_{cfg.positional}"))
 
 
-with st.expander(t("positions_title"), icon="🔀"):
-    positions_and_word_order()
+# Drawn only while open: its figure and two forward passes were the larger part of every run of the page.
+positions = st.expander(t("positions_title"), icon="🔀", key="positions_open", on_change="rerun")
+if positions.open:
+    with positions:
+        positions_and_word_order()
 
 st.divider()
 st.subheader(t("upload_checkpoint_title"))

@@ -52,7 +52,11 @@ def test_step_by_step_presents_one_step_a_screen_moved_by_back_and_next():
     at = presenting("step_by_step", step="4")
     assert not at.exception
     assert not any(s.label == "Section" for s in at.selectbox)  # no list of sections: Back and Next
-    assert any(c.value == "Step 4 of 16 · ← → to move" for c in at.caption)
+    # what the knobs are set to, above the step; the knobs folded away so that the step comes first
+    shown = [c.value.replace("\\", "") for c in at.caption]  # as Markdown draws it, unescaped
+    assert "Step 4 of 16 · ← → to move · layer 0 · head 0 · query 0: [CLS]" in shown, shown
+    folded = next(e for e in at.expander if e.label.startswith("Layer, head and query"))
+    assert not folded.proto.expanded and {s.label for s in folded.selectbox} >= {"Layer", "Head"}
     keys = {b.key for b in at.button}
     assert {"steps_section_next_top", "steps_section_next_bottom", "steps_section_previous_top"} <= keys
     assert not at.sidebar.button or all(b.label != "Presenter mode" for b in at.sidebar.button)

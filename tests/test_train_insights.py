@@ -377,7 +377,9 @@ def test_the_train_page_opens_the_training_up_in_both_languages(lang):
     assert table[epoch_column].tolist() == ["1", "2"]
     assert table.iloc[:, 1].tolist() == [round(e.train_loss, 4) for e in view.epochs]
     strings = json.loads((ROOT / "assets" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
-    charts = {json.loads(c.proto.spec).get("title", {}).get("text"): c.proto for c in at.get("vega_lite_chart")}
+    titles = [json.loads(c.proto.spec).get("title", {}).get("text") for c in at.get("vega_lite_chart")]
+    titles = [" ".join(t) if isinstance(t, list) else t for t in titles]  # a long title comes in lines
+    charts = dict(zip(titles, (c.proto for c in at.get("vega_lite_chart"))))
     for key in ("lr_title", "grad_title", "update_title"):  # beside the loss and the accuracy
         assert strings[key] in charts, (key, list(charts))
     update = json.loads(charts[strings["update_title"]].spec)
@@ -397,6 +399,9 @@ def test_the_train_page_opens_the_training_up_in_both_languages(lang):
     assert sorted(ratios.loc[ratios["step"] == 1, "value"]) == pytest.approx(sorted(at_step_1.values()))
     # the word-order test, on the model just trained
     assert positions in [e.label for e in at.expander]
+    assert not [w for w in at.text_input if w.key and w.key.startswith("word_order_")]  # drawn only when open
+    at.session_state["positions_open"] = True
+    at.run()
     assert [w.value for w in at.text_input if w.key and w.key.startswith("word_order_")] == [first, second]
     ckpt = view.checkpoint
     predictions = [m.value for m in at.metric if m.label in ("Prediction", "预测")][-2:]

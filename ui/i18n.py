@@ -7,12 +7,13 @@ model and probe sentences.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import streamlit as st
+from types import MappingProxyType
 
 from model.checkpoint import ASSETS_CHECKPOINT
 from model.session import PROBE_SENTENCES
@@ -39,9 +40,13 @@ DEFAULTS = {
 }
 
 
-@st.cache_data
-def strings(lang: str) -> dict[str, str]:
-    return json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+@functools.cache
+def strings(lang: str) -> Mapping[str, str]:
+    """The strings of one language, read once per process and shared read-only by every session.
+
+    (Was st.cache_data, which hands each caller its own unpickled copy: a page's hundred strings cost
+    it 30-50 ms of the server's one Python thread, the larger part of a Train page's run.)"""
+    return MappingProxyType(json.loads((STRINGS_DIR / f"{lang}.json").read_text(encoding="utf-8")))
 
 
 def lang() -> str:
