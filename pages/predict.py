@@ -7,7 +7,7 @@ from figures import NARROW_PX, PERCENT_COLUMN_PX, SCREENS_CSS, WIDE_PX, attentio
 from model.inspect import InputError, inspect_sentence
 from ui.i18n import class_names, md, t, t_plain
 from ui.nav import begin_page
-from ui.state import bind
+from ui.state import text_binding
 from ui.widgets import (
     about,
     choose,
@@ -27,7 +27,7 @@ ckpt = model_banner()
 cfg = ckpt.model.cfg
 shown = class_names(ckpt.label_names)  # every sentence's result carries the model's label names
 
-kept_lines = bind("predict_lines", default=t_plain("predict_lines_default"))
+kept_lines = text_binding("predict_lines", "predict_lines_default")
 lines = st.text_area(t("predict_lines"), height=180, max_chars=20000, help=t("predict_lines_help"), **kept_lines)
 texts = [line for line in lines.splitlines()[:200] if line.strip()]
 rows, truncated, unreadable = [], 0, []  # unreadable: the words of the sentences the model mostly cannot read
@@ -84,7 +84,7 @@ with st.container(key="narrow_compare_head"):  # on a phone: one head of each se
 left, right = st.columns(2)
 sides = ((left, "compare_a"), (right, "compare_b"))
 texts = {
-    key: column.text_input(t("compare_sentence"), max_chars=2000, **bind(key, default=t_plain(f"{key}_default")))
+    key: column.text_input(t("compare_sentence"), max_chars=2000, **text_binding(key, f"{key}_default"))
     for column, key in sides
 }
 results = {}

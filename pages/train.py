@@ -516,7 +516,7 @@ def positions_and_word_order() -> None:
         column.text_input(
             t(f"word_order_{key}"),
             max_chars=200,
-            **state.bind(f"word_order_{key}_{lang()}", default=t_plain(f"word_order_{key}_default")),
+            **state.text_binding(f"word_order_{key}_{lang()}", f"word_order_{key}_default"),
         )
         for column, key in zip(sides, "ab")
     ]

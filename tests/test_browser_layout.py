@@ -161,27 +161,49 @@ def test_the_heads_figure_labels_every_key(browser, server):
 
 
 def test_the_predict_table_shows_every_row_and_its_percentages_on_a_phone(browser, server):
-    """On a phone the table cut its percentage columns off, and more than ten sentences scrolled inside
-    it, inside the scrolling page. Now no row is hidden, and the columns on screen reach the sentence
-    (Streamlit's grid puts only the columns on screen in its accessible table), so the prediction and
-    both percentages are whole on screen."""
+    """On a phone the interactive grid cut its columns off (a sentence ended in "…"), and more than ten
+    sentences scrolled inside it, inside the scrolling page. A phone now gets a plain table: every row,
+    the prediction and both percentages, and each sentence whole, wrapped within the screen's width."""
     with opened(browser, server, "predict", PHONE) as page:
         lines = page.get_by_role("textbox", name="One sentence per line")
-        lines.fill("\n".join(f"the film was good {n}" for n in range(12)))
+        sentences = [f"the film was good and the long evening went by far too quickly {n}" for n in range(12)]
+        lines.fill("\n".join(sentences))
         lines.press("Control+Enter")
         page.wait_for_function(
-            "() => document.querySelector('[data-testid=stDataFrame] .dvn-scroller')", timeout=30_000
+            "() => document.querySelectorAll('[class*=st-key-narrow_predictions] tbody tr').length === 12",
+            timeout=30_000,
         )
         wait_idle(page)
         table = page.evaluate("""() => {
-            const grid = document.querySelector('[data-testid=stDataFrame]');
-            const scroller = grid.querySelector('.dvn-scroller');
-            return {rows: scroller.scrollHeight, shown: scroller.clientHeight,
-                    right: grid.getBoundingClientRect().right,
-                    on_screen: [...grid.querySelectorAll('th')].map(th => th.textContent)};
+            const table = document.querySelector('[class*=st-key-narrow_predictions] table');
+            const rows = [...table.querySelectorAll('tbody tr')].map(tr => [...tr.children]);
+            return {right: table.getBoundingClientRect().right,
+                    wide_shown: !!document.querySelector('[class*=st-key-wide_predictions]').offsetParent,
+                    head: [...table.querySelectorAll('thead th')].map(th => th.textContent.trim()),
+                    cells: rows.map(cells => cells.map(c => c.textContent.trim())),
+                    cut: rows.flat().filter(c => c.scrollWidth > c.clientWidth + 1).length};
         }""")
-        assert table["rows"] <= table["shown"] + 1, table  # every row shown: nothing to scroll inside the table
-        assert table["right"] <= PHONE[0] and table["on_screen"][:4] == ["predicted", "negative", "positive", "text"]
+        assert not table["wide_shown"] and table["right"] <= PHONE[0], table
+        assert table["head"] == ["predicted", "negative", "positive", "text"], table["head"]
+        assert [row[-1] for row in table["cells"]] == sentences and table["cut"] == 0
+        assert all(row[0] in ("negative", "positive") and row[1].endswith("%") for row in table["cells"])
+
+
+def test_a_page_chosen_in_the_sidebar_on_a_phone_closes_the_sidebar(browser, server):
+    """Streamlit left the sidebar open over the page a student had just chosen on a phone."""
+    with opened(browser, server, "attention", PHONE) as page:
+        page.locator("[data-testid='stExpandSidebarButton']").click()
+        sidebar = page.locator("[data-testid='stSidebar']")
+        right = "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right"
+        page.wait_for_function(f"{right} > 200")
+        sidebar.locator("[data-testid='stSidebarNav']").get_by_text("Predict", exact=True).click()
+        page.wait_for_selector("h1:has-text('Predict')", timeout=30_000)
+        page.wait_for_function(f"{right} <= 1", timeout=10_000)
+    with opened(browser, server, "attention", (1400, 900)) as page:  # a projector keeps its sidebar
+        page.locator("[data-testid='stSidebarNav']").get_by_text("Predict", exact=True).click()
+        page.wait_for_selector("h1:has-text('Predict')", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert page.evaluate(right) > 200
 
 
 def test_home_draws_the_diagrams_text_readable_and_its_table_whole_on_a_phone(browser, server):

@@ -261,6 +261,15 @@ def test_a_chinese_page_on_an_english_class_model_opens_on_a_sentence_the_model_
     box = next(b for b in at.text_input if b.key == "sentence_input_attention")
     assert box.value == "I love this movie!"  # not 我很喜欢这部电影！, which this model reads as [UNK] only
     assert "sentence" not in at.query_params  # the default, for this model: a reload opens it again
+    at.switch_page("pages/predict.py").run()  # Predict's examples too: the model's language, not the page's
+    from ui.i18n import strings
+
+    assert at.text_area[0].value == strings("en")["predict_lines_default"]
+    assert [b.value for b in at.text_input if b.key in ("compare_a", "compare_b")] == [
+        strings("en")["compare_a_default"],
+        strings("en")["compare_b_default"],
+    ]
+    at.switch_page("pages/attention.py").run()
     at.session_state["model"] = None  # back to the bundled Chinese model: the untouched default follows it
     at.run()
     assert next(b for b in at.text_input if b.key == "sentence_input_attention").value == "我很喜欢这部电影！"

@@ -40,12 +40,27 @@ def leave_legacy_pages_mode() -> bool:
     return True
 
 
+# On a phone the sidebar covers most of the screen, and Streamlit leaves it open after a page is
+# chosen from it: the student sees the menu, not the page. Close it once a page is chosen there.
+PHONE_NAV_SCRIPT = """<script>
+if (!window.classroomPhoneNav) {
+  window.classroomPhoneNav = true;
+  document.addEventListener("click", (event) => {
+    if (window.innerWidth > PHONE_MAX_PX || !event.target.closest("[data-testid='stSidebarNav'] a")) return;
+    setTimeout(() => document.querySelector("[data-testid='stSidebarCollapseButton'] button")?.click(), 150);
+  });
+}
+</script>"""
+
+
 def sidebar() -> None:
     """What every page has beside it: the language switch and the class code (the run in progress
     comes after the navigation, ``run_status``)."""
+    from figures.screens import PHONE_MAX_PX
     from ui.widgets import class_code_ui, language_ui
 
     state.start_session()
+    st.sidebar.html(PHONE_NAV_SCRIPT.replace("PHONE_MAX_PX", str(PHONE_MAX_PX)), unsafe_allow_javascript=True)
     language_ui()
     class_code_ui()
 

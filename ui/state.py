@@ -284,6 +284,31 @@ def sentence_binding(widget_key: str) -> dict:
     return bind("sentence", default=default, widget_key=widget_key)
 
 
+def model_language() -> str:
+    """The language of the sentences the model shown reads: the page's, unless it reads the page language's
+    default sentence mostly as [UNK] or pieces and another language's not (an English class model on a
+    Chinese page)."""
+    choice = current_model()
+
+    def pick() -> str:
+        tokenizer = choice.checkpoint.tokenizer
+        order = (language(), *(lang for lang in LANGUAGES if lang != language()))
+        readable = (lang for lang in order if not tokenizer.read(DEFAULTS[lang].sentence).mostly_unreadable)
+        return next(readable, language())
+
+    return _per_model(choice, "model_language", (language(),), pick)
+
+
+def text_binding(key: str, string_key: str, widget_key: str | None = None) -> dict:
+    """``bind`` for a box that opens on an example (the string ``string_key``): the example in the model's
+    language, and an example left untouched follows the model when another is opened."""
+    default = strings(model_language()).get(string_key) or strings("en")[string_key]
+    examples = {strings(lang).get(string_key) for lang in LANGUAGES}
+    if kept(key) in examples and kept(key) != default:
+        keep(key, default)
+    return bind(key, default=default, widget_key=widget_key)
+
+
 # ---- shared, read-only -------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def bundled_checkpoint(language: str = "en") -> Checkpoint:

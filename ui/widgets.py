@@ -54,7 +54,11 @@ def class_code_ui() -> None:
         st.session_state["_class_code_shows"] = open_code
     with st.sidebar.form("class_code", border=False, enter_to_submit=True):
         st.text_input(
-            t("class_code_label"), max_chars=12, placeholder="ABC234", help=t("class_code_help"), key="class_code_box"
+            t("class_code_label"),
+            max_chars=12,
+            placeholder=t_plain("class_code_placeholder"),
+            help=t("class_code_help"),
+            key="class_code_box",
         )
         st.form_submit_button(t("class_code_open"), icon="🔑", on_click=_open_typed_code)
     failed = state.typed_code_error()
