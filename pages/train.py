@@ -234,8 +234,45 @@ def settings_panel() -> None:
     st.caption(t("link_share"))
 
 
+# ---- a model opened from a class code or a file: what its checkpoint says of the run that made it -----
+def opened_model() -> None:
+    """The model every page now shows, when a student opened it rather than trained it: its figures and
+    settings as its checkpoint records them (its curves are under Compare runs, further down)."""
+    choice = state.current_model()
+    if choice.source not in ("uploaded", "shared"):
+        return
+    ckpt = choice.checkpoint
+    meta = {k: v if isinstance(v, dict) else {} for k, v in ckpt.meta.items()}  # a file's tables may be anything
+    metrics, baseline = meta.get("metrics", {}), meta.get("baseline", {}).get("valid_accuracy")
+
+    def number(value, form: str) -> str:
+        return form.format(value) if isinstance(value, (int, float)) else "—"
+
+    st.divider()
+    st.subheader(t("opened_title"))
+    accuracy = number(metrics.get("valid_accuracy"), "{:.1%}")
+    described = t(f"model_source_{choice.source}", accuracy=accuracy, code=spaced(choice.code))
+    curves = t("opened_curves") if RunRecord.from_checkpoint(ckpt) is not None else t("opened_no_curves")
+    st.markdown(f"{described} {t('opened_intro')} {curves}")
+    with st.container(horizontal=True):
+        st.metric(t("metric_accuracy"), accuracy)
+        st.metric(t("metric_baseline"), number(baseline, "{:.1%}"), help=t("metric_baseline_help"))
+        st.metric(t("metric_valid_loss"), number(metrics.get("valid_loss"), "{:.4f}"))
+        st.metric(t("metric_steps"), number(metrics.get("steps"), "{:,}"))
+        st.metric(t("metric_seconds"), number(metrics.get("train_seconds"), "{:.1f} s"))
+    recorded = {**to_dict(ckpt.model.cfg), **meta.get("training", {})}
+    settings = {setting_label(k): setting_text(k, v) for k, v in recorded.items()}
+    with st.expander(t("opened_settings"), icon="⚙️"):
+        st.table(pd.DataFrame({t_plain("opened_value"): list(settings.values())}, index=list(settings)))
+
+
+# Before the settings: a student who opened the class's model came to see it, not to train (yet).
+opened_model()
+
+
 if not state.presenting():  # presenter mode shows the run, not the knobs
-    with st.expander(t("settings_title"), expanded=not run.active):
+    opened = state.current_model().source in ("uploaded", "shared")
+    with st.expander(t("settings_title"), expanded=not run.active and not opened):
         settings_panel()
 
 
@@ -392,41 +429,6 @@ if view.checkpoint is not None and not view.active:
                 right.caption(t("misclassified_more", shown=limit, n=len(wrong)))
         else:  # an empty table would show Streamlit's own "empty", in English whatever the language
             right.success(t("misclassified_none"), icon="✅")
-
-
-# ---- a model opened from a class code or a file: what its checkpoint says of the run that made it -----
-def opened_model() -> None:
-    """The model every page now shows, when a student opened it rather than trained it: its figures and
-    settings as its checkpoint records them (its curves are under Compare runs, below)."""
-    choice = state.current_model()
-    if choice.source not in ("uploaded", "shared"):
-        return
-    ckpt = choice.checkpoint
-    meta = {k: v if isinstance(v, dict) else {} for k, v in ckpt.meta.items()}  # a file's tables may be anything
-    metrics, baseline = meta.get("metrics", {}), meta.get("baseline", {}).get("valid_accuracy")
-
-    def number(value, form: str) -> str:
-        return form.format(value) if isinstance(value, (int, float)) else "—"
-
-    st.divider()
-    st.subheader(t("opened_title"))
-    accuracy = number(metrics.get("valid_accuracy"), "{:.1%}")
-    described = t(f"model_source_{choice.source}", accuracy=accuracy, code=spaced(choice.code))
-    curves = t("opened_curves") if RunRecord.from_checkpoint(ckpt) is not None else t("opened_no_curves")
-    st.markdown(f"{described} {t('opened_intro')} {curves}")
-    with st.container(horizontal=True):
-        st.metric(t("metric_accuracy"), accuracy)
-        st.metric(t("metric_baseline"), number(baseline, "{:.1%}"), help=t("metric_baseline_help"))
-        st.metric(t("metric_valid_loss"), number(metrics.get("valid_loss"), "{:.4f}"))
-        st.metric(t("metric_steps"), number(metrics.get("steps"), "{:,}"))
-        st.metric(t("metric_seconds"), number(metrics.get("train_seconds"), "{:.1f} s"))
-    recorded = {**to_dict(ckpt.model.cfg), **meta.get("training", {})}
-    settings = {setting_label(k): setting_text(k, v) for k, v in recorded.items()}
-    with st.expander(t("opened_settings"), icon="⚙️"):
-        st.table(pd.DataFrame({t_plain("opened_value"): list(settings.values())}, index=list(settings)))
-
-
-opened_model()
 
 
 # ---- runs side by side: the session's last runs, and a loaded model's own curves --------------------
