@@ -17,6 +17,7 @@ Ray is optional (``requirements-cluster.txt``): nothing here imports it until a 
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import tempfile
@@ -138,14 +139,23 @@ class ClassQueue:
 _handles: dict[str, Any] = {}  # this process's handles to the cluster's named actors: a lookup costs a GCS call
 
 
+@functools.cache
+def _remote(cls: type):
+    """``ray.remote(cls)``, made once a process: Ray exports a class to the cluster once per remote class
+    object, and exporting disassembles its code (about 30 ms of the web server's time on every Start)."""
+    import ray
+
+    return ray.remote(cls)
+
+
 def _named(name: str, cls: type, *args: Any, **options: Any):
     """The cluster's one actor called ``name`` (made by whoever asks first), its handle kept for the process."""
     with _connect_lock:
         handle = _handles.get(name)
     if handle is None:
-        ray = connect()
+        connect()
         named = dict(name=name, namespace=NAMESPACE, get_if_exists=True, lifetime="detached")
-        handle = ray.remote(cls).options(**named, **options).remote(*args)
+        handle = _remote(cls).options(**named, **options).remote(*args)
         with _connect_lock:
             _handles[name] = handle
     return handle
@@ -237,14 +247,14 @@ class RayTrainingRun:
     ) -> None:
         if self.active:
             raise RuntimeError("a run is already training; stop it first")
-        ray = connect(self.address)
+        connect(self.address)
         cpus, gpus = _resources()
         clear_records(self)
         self._run_id = uuid.uuid4().hex
         self.status, self.started_at, self.valid = "queued", time.time(), valid_set
         self._polled = self._heard = float("-inf")
         class_queue().enter.remote(self._run_id)
-        actor = ray.remote(RunActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=0, namespace=NAMESPACE)
+        actor = _remote(RunActor).options(num_cpus=cpus, num_gpus=gpus, max_restarts=0, namespace=NAMESPACE)
         self._actor = actor.remote(self._run_id, self.abandon_after)
         args = (train_set, valid_set, model_cfg, train_cfg, list(probe_sentences or []), dataset_description)
         self._placed = self._actor.start.remote(*args)
