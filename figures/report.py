@@ -83,7 +83,7 @@ def curves_figure(
     layout = dict(
         font=FONT,
         height=380,
-        margin=dict(l=10, r=10, t=30, b=10),
+        margin=dict(l=10, r=80, t=30, b=10),  # the right axis's title: automargin does not reserve it
         legend=dict(orientation="h", y=1.12),
         xaxis=dict(title=dict(text=labels["step"]), automargin=True),
         yaxis=dict(title=dict(text=labels["loss"]), automargin=True),
