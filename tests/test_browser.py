@@ -583,6 +583,9 @@ def test_presenter_mode_moves_step_by_step_with_the_arrow_keys(page, server):
     page.locator("[data-testid='stSidebar']").wait_for(state="hidden", timeout=30_000)
     page.get_by_text("Step 4 of 16").wait_for(timeout=30_000)
     page.wait_for_function("() => window.classroomArrowKeys", timeout=30_000)  # the page's keys are installed
+    # the buttons the keys press are drawn after the step's caption: under load a moment later (the suite read it early)
+    page.locator("[class*='_section_next_'] button").first.wait_for(timeout=30_000)
+    wait_idle(page)
     page.mouse.click(700, 5)  # the page, not a box, has the keyboard
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => location.search.includes('step=5')", timeout=30_000)
