@@ -278,10 +278,7 @@ def default_sentence() -> str:
 def sentence_binding(widget_key: str) -> dict:
     """``bind`` for a page's sentence box. A sentence still at some language's default follows the model:
     opening an English model on a Chinese page turns 我很喜欢这部电影！ into the model's own default."""
-    default = default_sentence()
-    if kept("sentence") in {d.sentence for d in DEFAULTS.values()} and kept("sentence") != default:
-        keep("sentence", default)
-    return bind("sentence", default=default, widget_key=widget_key)
+    return _example_binding("sentence", default_sentence(), {d.sentence for d in DEFAULTS.values()}, widget_key)
 
 
 def model_language() -> str:
@@ -303,7 +300,11 @@ def text_binding(key: str, string_key: str, widget_key: str | None = None) -> di
     """``bind`` for a box that opens on an example (the string ``string_key``): the example in the model's
     language, and an example left untouched follows the model when another is opened."""
     default = strings(model_language()).get(string_key) or strings("en")[string_key]
-    examples = {strings(lang).get(string_key) for lang in LANGUAGES}
+    return _example_binding(key, default, {strings(lang).get(string_key) for lang in LANGUAGES}, widget_key)
+
+
+def _example_binding(key: str, default: str, examples: set, widget_key: str | None) -> dict:
+    """``bind`` with ``default``; a value still at one of the ``examples`` (untouched) becomes ``default``."""
     if kept(key) in examples and kept(key) != default:
         keep(key, default)
     return bind(key, default=default, widget_key=widget_key)
