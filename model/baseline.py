@@ -7,9 +7,9 @@ Transformer pulls ahead where word order and context decide ("not bad", "good at
 it broke"). It is fitted on the same training split and scored on the same validation split,
 in a second or two.
 
-Words are cut as the Transformer's tokenizer cuts them before its sub-words (BERT's normaliser
-and pre-tokenizer: lower case, split on spaces and punctuation, every Chinese character its own
-word), so both models see the same text.
+Words are cut as BERT's normaliser and pre-tokenizer cut them (lower case, split on spaces and
+punctuation), with every Chinese character a word of its own: the word pairs then count the
+two-character Chinese words the Transformer's tokenizer learns as whole tokens.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Sub-word tokenizer trained with Hugging Face ``tokenizers`` on the training texts.
 
 WordPiece by default (BERT's), BPE selectable. Text is normalized as BERT does (lowercase, control
-characters removed, a space put around every CJK character so Chinese splits into characters),
-split on whitespace and punctuation, then into sub-words. Every encoding starts with ``[CLS]``;
-``[PAD]`` fills batches and ``[UNK]`` stands for anything the vocabulary cannot spell. The file
-on disk is the library's own ``tokenizer.json``. ``read`` and ``coverage`` say how much of a text,
-or of a whole data set, the vocabulary holds as whole words.
+characters removed), split on whitespace and punctuation, then into sub-words. Chinese, written
+without spaces, is cut the same way: the learner finds its frequent words (酒店, 不错, 再也不会)
+as it finds English ones, and a rare character stays a token of its own. (BERT put a space around
+every Chinese character instead, so 不 in 不错 and in 不畅 was one token the model had to pair
+with its neighbour; checkpoints made that way keep their own normaliser.) Every encoding starts
+with ``[CLS]``; ``[PAD]`` fills batches and ``[UNK]`` stands for anything the vocabulary cannot
+spell. The file on disk is the library's own ``tokenizer.json``. ``read`` and ``coverage`` say
+how much of a text, or of a whole data set, the vocabulary holds as whole words.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
 SPECIAL_TOKENS = [PAD, UNK, CLS]  # ids 0, 1, 2 in that order
@@ -31,18 +34,29 @@ SPECIAL_TOKENS = [PAD, UNK, CLS]  # ids 0, 1, 2 in that order
 MOSTLY_UNREADABLE = 0.5
 
 
-def _bert_normalizer() -> normalizers.BertNormalizer:
-    """BERT's normaliser: control characters out, a space around every CJK character, lower case."""
-    return normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=True)
+def _bert_normalizer(split_chinese: bool = False) -> normalizers.BertNormalizer:
+    """BERT's normaliser: control characters out, lower case; ``split_chinese`` puts a space around
+    every CJK character, as BERT does, so that each is a word of its own."""
+    return normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=split_chinese, strip_accents=False, lowercase=True
+    )
 
 
-_NORMALIZER, _PRE_TOKENIZER = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
+_PRE_TOKENIZER = pre_tokenizers.BertPreTokenizer()
+_CHARACTER_NORMALIZER = _bert_normalizer(split_chinese=True)
+
+# A "word" longer than this is one [UNK]; a Chinese clause without punctuation is one word here.
+MAX_WORD_CHARS = 100
+
+
+def _pre_words(text: str, normalizer: normalizers.BertNormalizer) -> list[str]:
+    return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(normalizer.normalize_str(text))]
 
 
 def words(text: str) -> list[str]:
-    """The words a text is cut into before sub-words: normalised, split on spaces and punctuation,
-    every Chinese character a word of its own (what the bag-of-words baseline counts, too)."""
-    return [word for word, _ in _PRE_TOKENIZER.pre_tokenize_str(_NORMALIZER.normalize_str(text))]
+    """The words the bag-of-words baseline counts: normalised, split on spaces and punctuation, every
+    Chinese character a word of its own (its word pairs then hold the two-character words)."""
+    return _pre_words(text, _CHARACTER_NORMALIZER)
 
 
 # The English sentence of each TokenizerError, as the command line prints it; the app words the same
@@ -94,13 +108,14 @@ class Tokenizer:
             raise TokenizerError(code="tokenizer_kind", kind=kind)
         texts = list(texts)
         normalizer, pre_tokenizer = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
+        pre_words = [word for text in texts for word in _pre_words(text, normalizer)]
         # The library's trainer creates "##x" tokens lazily in hash-map order, and their ids break
         # ties between merges, so the same texts can give a different vocabulary on each run
         # (huggingface/tokenizers#1794). Registering every "##x" up front, in sorted order, fixes
         # their ids and makes training reproducible; they are ordinary vocabulary afterwards.
-        continuations = sorted({f"##{ch}" for text in texts for word in words(text) for ch in word[1:]})
+        continuations = sorted({f"##{ch}" for word in pre_words for ch in word[1:]})
         if kind == "wordpiece":
-            backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=50))
+            backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=MAX_WORD_CHARS))
             trainer = trainers.WordPieceTrainer(
                 vocab_size=vocab_size,
                 special_tokens=SPECIAL_TOKENS + continuations,
@@ -121,6 +136,7 @@ class Tokenizer:
         backend.pre_tokenizer = pre_tokenizer
         backend.train_from_iterator(texts, trainer=trainer)
         backend = _canonical_ids(backend)
+        backend.pre_tokenizer = _isolating_unknown_chinese(backend, pre_tokenizer)
         backend.post_processor = processors.TemplateProcessing(
             single=f"{CLS} $A", special_tokens=[(CLS, backend.token_to_id(CLS))]
         )
@@ -192,7 +208,11 @@ class Tokenizer:
             words = []
             for positions in spans.values():
                 written = text[offsets[positions[0]][0] : offsets[positions[-1]][1]]
-                if not _is_punctuation(written):
+                if _has_chinese(written):  # no spaces: each token is a word the learner found, not a fragment
+                    for p in positions:
+                        status = "unknown" if ids[p] == self.unk_id else "whole"
+                        words.append(WordReading(text[offsets[p][0] : offsets[p][1]], (tokens[p],), status))
+                elif not _is_punctuation(written):
                     unknown = any(ids[p] == self.unk_id for p in positions)
                     status = "unknown" if unknown else "whole" if len(positions) == 1 else "pieces"
                     words.append(WordReading(word=written, tokens=tuple(tokens[p] for p in positions), status=status))
@@ -235,7 +255,8 @@ class WordReading:
 @dataclass
 class Reading:
     """A text's words as the tokenizer's normaliser and pre-tokenizer split it, each as the vocabulary
-    reads it. A Chinese character is a word of its own; punctuation marks are not words."""
+    reads it. In Chinese each token is a word (a piece of a run of characters is a word the
+    vocabulary holds, not a fragment); punctuation marks are not words."""
 
     words: list[WordReading]
 
@@ -275,12 +296,35 @@ class Coverage:
         return getattr(self, status) / self.words if self.words else 0.0
 
 
+def _has_chinese(word: str) -> bool:
+    """Whether a word holds a CJK ideograph (the ranges BERT's normaliser treats as Chinese)."""
+    return any(
+        0x4E00 <= (c := ord(ch)) <= 0x9FFF or 0x3400 <= c <= 0x4DBF or 0xF900 <= c <= 0xFAFF or 0x20000 <= c <= 0x2FA1F
+        for ch in word
+    )
+
+
 def _is_punctuation(word: str) -> bool:
     """Punctuation as BERT's pre-tokenizer splits it off: any ASCII character that is not a letter or
     digit, and Unicode punctuation (，。！ too)."""
     if word[:1].isalnum():  # most words: no need to look further
         return False
     return all((ch.isascii() and not ch.isalnum()) or unicodedata.category(ch).startswith("P") for ch in word)
+
+
+def _isolating_unknown_chinese(backend: HFTokenizer, pre_tokenizer: pre_tokenizers.PreTokenizer):
+    """The pre-tokenizer, then every Chinese character the vocabulary lacks split off as a word.
+
+    WordPiece makes a whole word [UNK] when one of its characters is unknown, and a Chinese "word"
+    here is a run of characters up to the next punctuation mark: one rare character would hide
+    its whole clause. Split off, it alone becomes [UNK].
+    """
+    known = sorted({t.removeprefix("##") for t in backend.get_vocab() if len(t.removeprefix("##")) == 1})
+    known = "".join(ch for ch in known if _has_chinese(ch))
+    if not known:
+        return pre_tokenizer
+    unknown = Regex(f"[\\p{{Han}}&&[^{known}]]")  # a Han character not in the vocabulary
+    return pre_tokenizers.Sequence([pre_tokenizer, pre_tokenizers.Split(unknown, "isolated")])
 
 
 def _canonical_ids(backend: HFTokenizer) -> HFTokenizer:

@@ -565,7 +565,7 @@ def test_a_sentence_the_model_mostly_cannot_read_gets_a_warning_naming_its_words
     at.text_input(key=key).set_value("love rude ʘʘ").run()
     assert not at.exception
     (warning,) = at.warning
-    counted = {"en": "reads 2 of these 3 words", "zh": "这 3 个词（中文按字计）中，有 2 个"}[lang]
+    counted = {"en": "reads 2 of these 3 words", "zh": "这 3 个词（中文按词元计）中，有 2 个"}[lang]
     assert counted in warning.value
     rude = " ".join(tokenizer.read("rude").words[0].tokens)  # r ##… : the pieces the model reads
     assert md(f"rude ({rude})") in warning.value and md("ʘʘ ([UNK])") in warning.value

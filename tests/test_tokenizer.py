@@ -25,9 +25,19 @@ def test_round_trip_english_and_chinese(tokenizer, kind, text):
     assert tok.decode(enc.ids).replace(" ", "") == text.lower().replace(" ", "")
 
 
-def test_chinese_is_split_into_characters_not_unknown(tokenizer):
-    enc = tokenizer.encode("我不喜欢这本书", max_len=64)
-    assert enc.tokens[1:] == list("我不喜欢这本书")
+def test_chinese_is_cut_into_the_words_the_learner_found_never_unknown():
+    # 喜欢 and 不错 are frequent here, so the learner keeps them whole; 我 and 书 stay characters
+    texts = ["我喜欢这本书", "不错，我喜欢", "很不错的书", "喜欢！不错！"] * 5 + ["我不喜欢这本书"]
+    tok = Tokenizer.train(texts, vocab_size=60)
+    enc = tok.encode("我不喜欢这本书", max_len=64)
+    assert tok.unk_id not in enc.ids
+    assert "".join(t.removeprefix("##") for t in enc.tokens[1:]) == "我不喜欢这本书"
+    assert "##喜欢" in enc.tokens or "喜欢" in enc.tokens  # a word, not two characters
+    assert tok.encode("不错", max_len=8).tokens[1:] == ["不错"]
+    # the reading counts each token as a word the vocabulary holds: never "pieces" in Chinese
+    reading = tok.read("我不喜欢这本书。")
+    assert "".join(w.word for w in reading.words) == "我不喜欢这本书"
+    assert all(w.status == "whole" for w in reading.words) and len(reading.words) < 7
 
 
 def test_unknown_characters_become_unk_and_truncation_is_flagged(tokenizer):
@@ -95,10 +105,11 @@ def test_reading_says_which_words_are_whole_in_pieces_or_unknown(tokenizer):
     assert not reading.mostly_unreadable  # 2 of 4 words: not more than half
 
 
-def test_chinese_characters_are_words_and_punctuation_is_not(tokenizer):
+def test_chinese_tokens_are_words_unknown_characters_stand_alone_punctuation_is_not(tokenizer):
     reading = tokenizer.read("我不喜欢这本书。")
-    assert [w.word for w in reading.words] == list("我不喜欢这本书")
+    assert "".join(w.word for w in reading.words) == "我不喜欢这本书"  # the full stop is not a word
     assert all(w.status == "whole" for w in reading.words) and not reading.mostly_unreadable
+    # 爱 and 你 are in none of the training texts: each alone is [UNK], 我 is still read
     reading = tokenizer.read("我爱你！")
     assert [(w.word, w.tokens, w.status) for w in reading.words] == [
         ("我", ("我",), "whole"),
@@ -106,6 +117,11 @@ def test_chinese_characters_are_words_and_punctuation_is_not(tokenizer):
         ("你", ("[UNK]",), "unknown"),
     ]
     assert reading.mostly_unreadable  # 2 of 3
+    enc = tokenizer.encode("我爱这本书", max_len=16)  # one unknown character hides only itself
+    assert (
+        enc.tokens.count("[UNK]") == 1
+        and "".join(t.removeprefix("##") for t in enc.tokens[1:] if t != "[UNK]") == "我这本书"
+    )
     assert tokenizer.read("love!!! ...").words == tokenizer.read("love").words
 
 
