@@ -111,13 +111,18 @@ def test_the_dot_product_of_the_scores_section_adds_up_to_the_models_score(token
 
     ckpt = Checkpoint(tiny_model, tokenizer, ["a", "b", "c"])
     result = inspect_sentence(ckpt, "She doesn't like this book.")
-    d = dot_product(head_steps(result, tiny_model, layer=1, head=2, query=3), 3, 5)
+    steps = head_steps(result, tiny_model, layer=1, head=2, query=3)
+    # a key whose terms have both signs, so that both partial sums are put to the test
+    j, d = next(
+        (j, d) for j in range(len(result.tokens)) if len(set((d := dot_product(steps, 3, j)).terms.sign().tolist())) > 1
+    )
     block, cfg, T = tiny_model.blocks[1], tiny_model.cfg, len(result.tokens)
     with torch.no_grad():  # Q and K again, from the layer input and the block's weights alone
         q, k, _ = block.attn.qkv(block.ln1(result.trace.layers[1].x[0])).split(cfg.d_model, dim=-1)
     assert torch.allclose(d.q, q.view(T, cfg.n_heads, -1)[3, 2], atol=1e-6)
-    assert torch.allclose(d.k, k.view(T, cfg.n_heads, -1)[5, 2], atol=1e-6)
+    assert torch.allclose(d.k, k.view(T, cfg.n_heads, -1)[j, 2], atol=1e-6)
     assert torch.equal(d.terms, d.q * d.k)
-    assert d.score == float(result.trace.layers[1].attention.scores[0, 2, 3, 5])
+    assert d.score == float(result.trace.layers[1].attention.scores[0, 2, 3, j])
     assert abs(float(d.terms.sum()) - d.score) < 1e-5 and abs(d.positive + d.negative - d.score) < 1e-5
     assert d.positive > 0 > d.negative
+    assert abs(d.positive - float(d.terms.clamp(min=0).sum())) < 1e-6
