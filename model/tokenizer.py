@@ -108,12 +108,13 @@ class Tokenizer:
             raise TokenizerError(code="tokenizer_kind", kind=kind)
         texts = list(texts)
         normalizer, pre_tokenizer = _bert_normalizer(), pre_tokenizers.BertPreTokenizer()
-        pre_words = [word for text in texts for word in _pre_words(text, normalizer)]
         # The library's trainer creates "##x" tokens lazily in hash-map order, and their ids break
         # ties between merges, so the same texts can give a different vocabulary on each run
         # (huggingface/tokenizers#1794). Registering every "##x" up front, in sorted order, fixes
         # their ids and makes training reproducible; they are ordinary vocabulary afterwards.
-        continuations = sorted({f"##{ch}" for word in pre_words for ch in word[1:]})
+        continuations = sorted(
+            {f"##{ch}" for text in texts for word in _pre_words(text, normalizer) for ch in word[1:]}
+        )
         if kind == "wordpiece":
             backend = HFTokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=MAX_WORD_CHARS))
             trainer = trainers.WordPieceTrainer(
@@ -296,12 +297,22 @@ class Coverage:
         return getattr(self, status) / self.words if self.words else 0.0
 
 
+# Chinese characters: the code points of the Han script (Unicode's \p{Han}: radicals, 々〇, the ideographs).
+_CHINESE = (
+    (0x2E80, 0x2FDF),
+    (0x3005, 0x3007),
+    (0x3021, 0x3029),
+    (0x3038, 0x303B),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+
+
 def _has_chinese(word: str) -> bool:
-    """Whether a word holds a CJK ideograph (the ranges BERT's normaliser treats as Chinese)."""
-    return any(
-        0x4E00 <= (c := ord(ch)) <= 0x9FFF or 0x3400 <= c <= 0x4DBF or 0xF900 <= c <= 0xFAFF or 0x20000 <= c <= 0x2FA1F
-        for ch in word
-    )
+    """Whether a word holds a Chinese character."""
+    return any(low <= ord(ch) <= high for ch in word for low, high in _CHINESE)
 
 
 def _is_punctuation(word: str) -> bool:
@@ -323,7 +334,8 @@ def _isolating_unknown_chinese(backend: HFTokenizer, pre_tokenizer: pre_tokenize
     known = "".join(ch for ch in known if _has_chinese(ch))
     if not known:
         return pre_tokenizer
-    unknown = Regex(f"[\\p{{Han}}&&[^{known}]]")  # a Han character not in the vocabulary
+    chinese = "".join(f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in _CHINESE)
+    unknown = Regex(f"[[{chinese}]&&[^{known}]]")  # a Chinese character not in the vocabulary
     return pre_tokenizers.Sequence([pre_tokenizer, pre_tokenizers.Split(unknown, "isolated")])
 
 

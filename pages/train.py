@@ -235,12 +235,13 @@ def settings_panel() -> None:
 
 
 # ---- a model opened from a class code or a file: what its checkpoint says of the run that made it -----
-def opened_model() -> None:
+def opened_model() -> bool:
     """The model every page now shows, when a student opened it rather than trained it: its figures and
-    settings as its checkpoint records them (its curves are under Compare runs, further down)."""
+    settings as its checkpoint records them (its curves are under Compare runs, further down). False
+    when the model was not opened."""
     choice = state.current_model()
     if choice.source not in ("uploaded", "shared"):
-        return
+        return False
     ckpt = choice.checkpoint
     meta = {k: v if isinstance(v, dict) else {} for k, v in ckpt.meta.items()}  # a file's tables may be anything
     metrics, baseline = meta.get("metrics", {}), meta.get("baseline", {}).get("valid_accuracy")
@@ -264,14 +265,14 @@ def opened_model() -> None:
     settings = {setting_label(k): setting_text(k, v) for k, v in recorded.items()}
     with st.expander(t("opened_settings"), icon="⚙️"):
         st.table(pd.DataFrame({t_plain("opened_value"): list(settings.values())}, index=list(settings)))
+    return True
 
 
 # Before the settings: a student who opened the class's model came to see it, not to train (yet).
-opened_model()
+opened = opened_model()
 
 
 if not state.presenting():  # presenter mode shows the run, not the knobs
-    opened = state.current_model().source in ("uploaded", "shared")
     with st.expander(t("settings_title"), expanded=not run.active and not opened):
         settings_panel()
 
